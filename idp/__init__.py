@@ -1,0 +1,85 @@
+"""The identity provider for parents: app factory.
+
+``create_app()`` resolves settings (idp.settings), opens the database and the ephemeral store,
+wires Authlib (idp.oauth.server), registers blueprints, error pages and the CLI.
+"""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from idp import settings
+from idp.browser_session import BrowserSessionInterface
+from idp.crypto import SecretBox, load_kek
+from idp.extensions import csrf, db
+from idp.store import create_store
+
+log = logging.getLogger("idp")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    config = settings.load(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(settings.PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(config)
+    _configure_flask(app)
+    logging.basicConfig(level=app.config["IDP_LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    store = create_store(app.config)
+    app.extensions["idp.store"] = store
+    app.extensions["idp.secret_box"] = SecretBox(load_kek(app.config))
+    app.session_interface = BrowserSessionInterface(store, app.config["IDP_SESSION_MAX_TTL"])
+    if not store.shared:
+        log.warning(
+            "IDP_REDIS_URL is not set: sessions live in this process only. "
+            "Fine for one process; set IDP_REDIS_URL for several workers or replicas."
+        )
+
+    from idp.oauth.server import init_oauth
+    from idp.web import init_web
+    from idp.cli import init_cli
+
+    init_oauth(app)
+    init_web(app)
+    init_cli(app)
+    return app
+
+
+def _configure_flask(app: Flask) -> None:
+    config = app.config
+    instance = Path(config["IDP_INSTANCE_DIR"])
+    if not config["IDP_DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        config["IDP_DATABASE_URL"] = f"sqlite:///{instance / 'idp.sqlite3'}"
+    config["SQLALCHEMY_DATABASE_URI"] = config["IDP_DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    config["SECRET_KEY"] = config["IDP_SECRET_KEY"] or _generated_secret_key(instance)
+    https = config["IDP_ISSUER"].startswith("https://")
+    config["SESSION_COOKIE_NAME"] = "__Host-idp" if https else "idp"
+    config["SESSION_COOKIE_SECURE"] = https
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["PREFERRED_URL_SCHEME"] = "https" if https else "http"
+    config["WTF_CSRF_TIME_LIMIT"] = config["IDP_SESSION_MAX_TTL"]
+    config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+
+
+def _generated_secret_key(instance: Path) -> str:
+    """Embedded default only: a secret key made once and kept in the instance folder."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,22 @@
+"""The ``idp`` command: a Flask CLI group with one sub-group per topic."""
+
+import click
+from flask.cli import FlaskGroup
+
+
+def init_cli(app):
+    from idp.cli import client, db, demo, keys, org, parent
+
+    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group):
+        app.cli.add_command(group)
+
+
+def _create_app():
+    from idp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main():
+    """Identity provider for parents (OpenID Connect)."""

@@ -1,0 +1,46 @@
+"""``idp db``: the schema, only ever made by Alembic migrations."""
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask.cli import with_appcontext
+
+from idp.extensions import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade() -> None:
+    with db.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+@click.group("db")
+def group():
+    """Database schema."""
+
+
+@group.command("upgrade")
+@with_appcontext
+def upgrade_command():
+    """Apply every pending migration (safe to run again)."""
+    upgrade()
+    click.echo("Database is up to date.")
+
+
+@group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def revision_command(message):
+    """(Developers) autogenerate a migration from the models."""
+    with db.engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True)

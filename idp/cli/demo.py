@@ -1,0 +1,82 @@
+"""``idp demo up``: the embedded default, from a fresh clone to a running service.
+
+Migrates the database, makes the signing keys, seeds a demo organisation, a demo relying party
+and an invited demo parent (each only once: running it again is safe), then serves on
+127.0.0.1:5000 with gunicorn (one process, as the in-process store requires).
+"""
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from idp import clock, keys, settings
+from idp.cli.client import register
+from idp.cli.db import upgrade
+from idp.extensions import db
+from idp.flows import activation
+from idp.models import Account, Client, Organisation
+
+DEMO_ORG = ("PO2806", "PPO Rotterdam")
+DEMO_CLIENT = "Demo dossier"
+DEMO_PARENT = {"username": "Yvonne.testouder", "email": "yvonne.testouder@example.org",
+               "name": "Yvonne Testouder"}
+
+
+@click.group("demo")
+def group():
+    """The embedded demo."""
+
+
+def seed() -> list[str]:
+    """Create what is missing; returns lines telling what to open."""
+    upgrade()
+    keys.ensure_active_keys()
+    org = db.session.scalar(select(Organisation).where(Organisation.code == DEMO_ORG[0]))
+    if org is None:
+        org = Organisation(code=DEMO_ORG[0], name=DEMO_ORG[1], requires_2fa=True,
+                           created_at=clock.timestamp())
+        db.session.add(org)
+        db.session.commit()
+    issuer = current_app.config["IDP_ISSUER"]
+    lines = []
+    client = db.session.scalar(select(Client).where(Client.name == DEMO_CLIENT))
+    if client is None:
+        client, _ = register(DEMO_CLIENT, [f"{issuer}/demo/callback"],
+                             [f"{issuer}/demo/"], public=True)
+    parent = db.session.scalar(
+        select(Account).where(Account.organisation_id == org.id,
+                              Account.username == DEMO_PARENT["username"])
+    )
+    if parent is None:
+        activation.invite(org, DEMO_PARENT["email"], DEMO_PARENT["username"], DEMO_PARENT["name"])
+        lines.append("A welcome e-mail for the demo parent was printed above and saved in "
+                     "instance/outbox/: open its activation link.")
+    elif not parent.is_active:
+        lines.append("The demo parent was invited before: its welcome e-mail is in instance/outbox/.")
+    lines += [
+        f"Demo relying party (client_id {client.client_id}): {issuer}/demo/",
+        f"Discovery: {issuer}/.well-known/openid-configuration",
+        f"Sign in as {DEMO_PARENT['username']} in {' '.join(DEMO_ORG)} once activated.",
+    ]
+    return lines
+
+
+@group.command("up")
+@click.option("--no-serve", is_flag=True, help="Only seed; do not start the server.")
+@with_appcontext
+def up(no_serve):
+    """Seed the demo and serve on 127.0.0.1:5000."""
+    for line in seed():
+        click.echo(line)
+    if no_serve:
+        return
+    sys.stdout.flush()
+    os.execvp(sys.executable, [
+        sys.executable, "-m", "gunicorn", "--chdir", str(settings.PROJECT_ROOT),
+        "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000",
+        "--access-logfile", "-", "wsgi:app",
+    ])

@@ -1,0 +1,45 @@
+"""``idp org``: organisations parents sign in under."""
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from idp import clock
+from idp.extensions import db
+from idp.models import Organisation
+
+
+@click.group("org")
+def group():
+    """Organisations (samenwerkingsverbanden)."""
+
+
+@group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--no-2fa", is_flag=True, help="Sign in without an authenticator code.")
+@with_appcontext
+def add(code, name, no_2fa):
+    """Add an organisation, e.g. idp org add PO2806 "PPO Rotterdam"."""
+    if db.session.scalar(select(Organisation).where(Organisation.code == code)):
+        raise click.ClickException(f"organisation {code} already exists")
+    db.session.add(
+        Organisation(code=code, name=name, requires_2fa=not no_2fa, created_at=clock.timestamp())
+    )
+    db.session.commit()
+    click.echo(f"Added {code} {name} (two-factor sign-in {'off' if no_2fa else 'required'}).")
+
+
+@group.command("list")
+@with_appcontext
+def list_():
+    """List organisations."""
+    for org in db.session.scalars(select(Organisation).order_by(Organisation.code)):
+        click.echo(f"{org.code}\t{org.name}\t2fa={'yes' if org.requires_2fa else 'no'}")
+
+
+def find(code: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        raise click.ClickException(f"no organisation with code {code}; see `idp org list`")
+    return org

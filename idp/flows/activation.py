@@ -1,0 +1,139 @@
+"""The activation flow: a staff member invites a parent, the parent opens the single-use link,
+sets a password and enrols an authenticator app, confirmed with a code.
+
+Nothing is saved until every field is right; then one conditional UPDATE consumes the link,
+so of two tabs submitting at once exactly one activates the account.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from idp import clock, crypto, mail
+from idp.auth import passwords, totp
+from idp.extensions import db
+from idp.models import Account, Activation, Organisation
+from idp.models.account import ACTIVE, INVITED
+
+
+class InvitationError(Exception):
+    """Why an invitation cannot be made (for the staff member, in plain words)."""
+
+
+def invite(org: Organisation, email: str, username: str, name: str | None = None) -> Account:
+    """Create (or re-invite) a not-yet-active account and send the welcome e-mail."""
+    email, username = email.strip(), username.strip()
+    if "@" not in email or len(email) > 320:
+        raise InvitationError(f"not an e-mail address: {email!r}")
+    if not username or len(username) > 150 or any(c.isspace() for c in username):
+        raise InvitationError("a username is 1 to 150 characters without spaces")
+    account = db.session.scalar(
+        select(Account).where(Account.organisation_id == org.id, Account.username == username)
+    )
+    now = clock.timestamp()
+    if account is None:
+        account = Account(
+            subject=crypto.new_token(24),
+            organisation=org,
+            username=username,
+            email=email,
+            name=name,
+            status=INVITED,
+            created_at=now,
+        )
+        db.session.add(account)
+        db.session.flush()
+    elif account.status == ACTIVE:
+        raise InvitationError(f"{username} in {org.code} is already active")
+    else:
+        account.email, account.name = email, name or account.name
+        # A new invitation replaces every earlier link.
+        db.session.execute(
+            update(Activation)
+            .where(Activation.account_id == account.id, Activation.used_at.is_(None))
+            .values(used_at=now)
+        )
+    token = crypto.new_token(32)
+    db.session.add(
+        Activation(
+            account_id=account.id,
+            token_hash=crypto.token_hash(token),
+            totp_secret_encrypted=totp.encrypt_secret(totp.new_secret()),
+            issued_at=now,
+            expires_at=now + current_app.config["IDP_ACTIVATION_TTL"],
+        )
+    )
+    db.session.commit()
+    _send_welcome(account, token)
+    return account
+
+
+def activation_url(token: str) -> str:
+    return f"{current_app.config['IDP_ISSUER']}/activeren/{token}"
+
+
+def _send_welcome(account: Account, token: str) -> None:
+    config = current_app.config
+    context = dict(
+        account=account,
+        organisation=account.organisation.display_name,
+        link=activation_url(token),
+        two_factor=account.organisation.requires_2fa,
+        help_url=config["IDP_TWO_FACTOR_HELP_URL"],
+        expires_days=config["IDP_ACTIVATION_TTL"] // 86400,
+    )
+    text, html = mail.render("welcome", **context)
+    subject = f"[{config['IDP_BRAND']}] Welkom, nieuwe gebruiker"
+    mail.send(mail.build(account.email, subject, text, html))
+
+
+# --- the parent's side ------------------------------------------------------------------------
+UNKNOWN, USED, EXPIRED = "unknown", "used", "expired"
+
+
+@dataclass
+class Lookup:
+    activation: Activation | None
+    problem: str | None
+
+
+def find(token_hash: str) -> Lookup:
+    activation = db.session.scalar(select(Activation).where(Activation.token_hash == token_hash))
+    if activation is None:
+        return Lookup(None, UNKNOWN)
+    if activation.used_at is not None:
+        return Lookup(None, USED)
+    if activation.expires_at <= clock.timestamp():
+        return Lookup(None, EXPIRED)
+    return Lookup(activation, None)
+
+
+def pending_secret(activation: Activation) -> str:
+    return totp.decrypt_secret(activation.totp_secret_encrypted)
+
+
+def complete(activation: Activation, password: str, code_step: int) -> bool:
+    """Consume the link and activate the account; False if another request got there first."""
+    password_hash = passwords.hash_password(password)  # before the row lock: keep it short
+    now = clock.timestamp()
+    consumed = db.session.execute(
+        update(Activation)
+        .where(
+            Activation.id == activation.id,
+            Activation.used_at.is_(None),
+            Activation.expires_at > now,
+        )
+        .values(used_at=now)
+    ).rowcount == 1
+    if not consumed:
+        db.session.rollback()
+        return False
+    account = activation.account
+    account.password_hash = password_hash
+    account.totp_secret_encrypted = activation.totp_secret_encrypted
+    account.totp_last_step = code_step  # the enrolment code may not sign in as well
+    account.status = ACTIVE
+    account.activated_at = now
+    db.session.commit()
+    return True

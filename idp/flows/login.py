@@ -1,0 +1,81 @@
+"""The sign-in flow: organisation, case-sensitive username, password and (where the
+organisation requires it) a TOTP code. Every failure looks the same to the person signing in;
+the reason goes to the log only.
+
+A sign-in that starts from a relying party's authorization request is a *flow* record in the
+store (id, the request, expiry), so the parent can come back to the request after signing in.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from idp import clock, crypto
+from idp.auth import passwords, totp
+from idp.extensions import db, store
+from idp.models import Account, Organisation
+
+log = logging.getLogger(__name__)
+
+FLOW_KEY = "loginflow:"
+AMR_2FA, AMR_PASSWORD = ["pwd", "otp"], ["pwd"]
+# Authentication context classes (OIDC Core 2, acr): what the parent proved.
+ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"
+
+
+@dataclass
+class Outcome:
+    account: Account | None
+    amr: list[str] | None = None
+    acr: str | None = None
+
+
+def authenticate(org: Organisation | None, username: str, password: str, code: str) -> Outcome:
+    """Check the credentials; the caller commits (the TOTP step is recorded)."""
+    account = None
+    if org is not None:
+        account = db.session.scalar(
+            select(Account).where(Account.organisation_id == org.id, Account.username == username)
+        )
+    password_ok = passwords.verify_password(account.password_hash if account else None, password)
+    if account is None or not password_ok or not account.is_active:
+        log.info("sign-in refused: %s", "unknown user" if account is None else
+                 "wrong password" if not password_ok else "account not active")
+        return Outcome(None)
+    if not org.requires_2fa:
+        return Outcome(account, AMR_PASSWORD, ACR_PASSWORD)
+    secret = totp.decrypt_secret(account.totp_secret_encrypted)
+    if not totp.accept_for_account(account, secret, code):
+        log.info("sign-in refused: wrong or replayed code (account %s)", account.id)
+        return Outcome(None)
+    return Outcome(account, AMR_2FA, ACR_2FA)
+
+
+# --- flows: an authorization request waiting for the parent to sign in ------------------------
+def start_flow(query_string: str) -> str:
+    flow_id = crypto.new_token(16)
+    record = {"query": query_string, "created_at": clock.now()}
+    store().set(FLOW_KEY + flow_id, json.dumps(record), current_app.config["IDP_LOGIN_FLOW_TTL"])
+    return flow_id
+
+
+def load_flow(flow_id: str | None) -> dict | None:
+    """The flow, or None when it is unknown or has expired ("start again")."""
+    if not flow_id or len(flow_id) > 64:
+        return None
+    raw = store().get(FLOW_KEY + flow_id)
+    if raw is None:
+        return None
+    record = json.loads(raw)
+    if clock.now() - record["created_at"] > current_app.config["IDP_LOGIN_FLOW_TTL"]:
+        return None
+    return record
+
+
+def finish_flow(flow_id: str) -> dict | None:
+    """Take the flow out of the store: a flow completes once."""
+    raw = store().getdel(FLOW_KEY + flow_id)
+    return json.loads(raw) if raw else None

@@ -1,0 +1,22 @@
+"""Stored records, one module each."""
+
+from idp.models.account import Account
+from idp.models.activation import Activation
+from idp.models.authorization_code import AuthorizationCode
+from idp.models.client import Client
+from idp.models.grant import Grant
+from idp.models.organisation import Organisation
+from idp.models.signing_key import SigningKey
+from idp.models.token import AccessToken, RefreshToken
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "Activation",
+    "AuthorizationCode",
+    "Client",
+    "Grant",
+    "Organisation",
+    "RefreshToken",
+    "SigningKey",
+]

@@ -1,0 +1,19 @@
+"""A grant: one parent's consent to one client, from one authorization code onwards.
+
+Every token issued from the same authorization code shares the grant, so a reused code or a
+reused refresh token revokes the whole chain at once (RFC 6749 4.1.2, RFC 9700 4.14.2).
+"""
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.extensions import db
+
+
+class Grant(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer)

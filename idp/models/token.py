@@ -1,0 +1,56 @@
+"""Issued tokens. Access tokens are JWTs (RFC 9068) recorded by ``jti`` so they can be revoked
+(RFC 7009) and checked at userinfo; refresh tokens are opaque, stored hashed, and rotate on use.
+"""
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from idp.extensions import db
+from idp.models.account import Account
+from idp.models.grant import Grant
+
+
+class AccessToken(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class RefreshToken(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(Text)
+    sid: Mapped[str | None] = mapped_column(String(64))
+    auth_time: Mapped[int] = mapped_column(Integer)
+    amr: Mapped[list] = mapped_column(JSON)
+    acr: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    #: Set when the token is exchanged for a new one; presenting it again is a reuse.
+    used_at: Mapped[int | None] = mapped_column(Integer)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    grant: Mapped[Grant] = relationship(lazy="joined")
+
+    # --- authlib.oauth2.rfc6749.TokenMixin -------------------------------------------------
+    def check_client(self, client):
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_at - self.issued_at
+
+    def is_revoked(self):
+        return self.grant.revoked_at is not None
+
+    def is_expired(self):
+        from idp import clock
+
+        return self.expires_at <= clock.timestamp()

@@ -1,0 +1,28 @@
+"""Which claims a parent's tokens carry: scopes to claims (OIDC Core 5.4), shared by the ID
+token and userinfo, so the two never disagree."""
+
+from authlib.oidc.core import UserInfo
+
+#: OIDC Core 5.4: the claims each scope unlocks.
+SCOPE_CLAIMS = {
+    "profile": ("preferred_username", "name"),
+    "email": ("email", "email_verified"),
+}
+SCOPES_SUPPORTED = ("openid", "profile", "email")
+
+
+def user_info(account, scope: str) -> UserInfo:
+    """The claims for ``account`` that ``scope`` allows, plus ``sub`` and ``org`` always."""
+    available = {
+        "preferred_username": account.username,
+        "name": account.name or account.username,
+        "email": account.email,
+        # The address received the welcome e-mail and the parent activated through it.
+        "email_verified": account.is_active,
+    }
+    info = UserInfo(sub=account.subject, org=account.organisation.code)
+    scopes = set((scope or "").split())
+    for scope_name, claim_names in SCOPE_CLAIMS.items():
+        if scope_name in scopes:
+            info.update({name: available[name] for name in claim_names})
+    return info

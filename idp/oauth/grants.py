@@ -1,0 +1,168 @@
+"""The grants, as Authlib storage hooks only: authorization code (+ PKCE, + OpenID Connect)
+and refresh token (with rotation and reuse detection).
+
+Single use is enforced by ``tokens.consume`` (a conditional UPDATE) in ``authenticate_user``,
+which Authlib calls after every other check and before any token is made; a code or refresh
+token that is presented again revokes its whole grant (RFC 6749 4.1.2, RFC 9700 4.14.2).
+"""
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
+from flask import current_app, g
+from sqlalchemy import select
+
+from idp import clock, crypto, keys
+from idp.extensions import db
+from idp.models import AuthorizationCode, Grant, RefreshToken
+from idp.oauth import claims, tokens
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE (RFC 7636) with S256 only, required of every client (RFC 9700 2.1.1)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        if grant.request.payload.data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):
+        # Confidential clients too: a code without its verifier is worthless.
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        super().validate_code_verifier(grant, result)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def save_authorization_code(self, code, request):
+        signin = g.signin
+        now = clock.timestamp()
+        grant = Grant(
+            client_id=request.client.client_id,
+            account_id=signin.account_id,
+            sid=signin.sid,
+            created_at=now,
+        )
+        db.session.add(grant)
+        db.session.flush()
+        data = request.payload.data
+        db.session.add(
+            AuthorizationCode(
+                code_hash=crypto.token_hash(code),
+                grant_id=grant.id,
+                client_id=request.client.client_id,
+                account_id=signin.account_id,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                sid=signin.sid,
+                auth_time=signin.auth_time,
+                amr=signin.amr,
+                acr=signin.acr,
+                issued_at=now,
+                expires_at=now + current_app.config["IDP_CODE_TTL"],
+            )
+        )
+        db.session.commit()
+
+    def query_authorization_code(self, code, client):
+        item = db.session.scalar(
+            select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.token_hash(code))
+        )
+        if item is None or item.client_id != client.client_id:
+            return None
+        if item.used_at is not None:
+            tokens.revoke_grant(item.grant_id)
+            db.session.commit()
+            return None
+        if item.expires_at <= clock.timestamp():
+            return None
+        return item
+
+    def authenticate_user(self, authorization_code):
+        if not tokens.consume(AuthorizationCode, authorization_code.id):
+            db.session.rollback()
+            tokens.revoke_grant(authorization_code.grant_id)
+            db.session.commit()
+            raise InvalidGrantError("The code has already been used.")
+        account = authorization_code.account
+        if not account.is_active:
+            raise InvalidGrantError("The account is not active.")
+        return account
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing to do: ``authenticate_user`` consumed the code already."""
+
+
+class OpenIDCode(_OpenIDCode):
+    """OpenID Connect on the code grant (OIDC Core 3.1): the ID token."""
+
+    def exists_nonce(self, nonce, request):
+        # Nonces are checked by the relying party against its own session (OIDC Core 3.1.3.7);
+        # the code's single use already stops replay of a whole response.
+        return False
+
+    def get_client_algorithm(self, client):
+        return client.id_token_signed_response_alg
+
+    def resolve_client_private_key(self, client):
+        return keys.signing_key(client.id_token_signed_response_alg)
+
+    def get_encode_header(self, client):
+        key = self.resolve_client_private_key(client)
+        return {"typ": "JWT", "alg": client.id_token_signed_response_alg, "kid": key.kid}
+
+    def get_compatible_claims(self, request):
+        """The ID token's own claims (OIDC Core 2); auth_time, nonce, amr, acr come from the code."""
+        now = clock.timestamp()
+        return {
+            "iss": current_app.config["IDP_ISSUER"],
+            "aud": [request.client.client_id],
+            "iat": now,
+            "exp": now + current_app.config["IDP_ID_TOKEN_TTL"],
+            "sid": request.authorization_code.sid,
+        }
+
+    def generate_user_info(self, user, scope):
+        return claims.user_info(user, scope)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        item = db.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token))
+        )
+        if item is None:
+            return None
+        if item.used_at is not None:
+            tokens.revoke_grant(item.grant_id)
+            db.session.commit()
+            return None
+        if item.is_revoked() or item.is_expired():
+            return None
+        return item
+
+    def authenticate_user(self, refresh_token):
+        if not tokens.consume(RefreshToken, refresh_token.id):
+            db.session.rollback()
+            tokens.revoke_grant(refresh_token.grant_id)
+            db.session.commit()
+            raise InvalidGrantError("The refresh token has already been used.")
+        account = refresh_token.account
+        if not account.is_active:
+            raise InvalidGrantError("The account is not active.")
+        return account
+
+    def revoke_old_credential(self, refresh_token):
+        """Nothing to do: ``authenticate_user`` consumed the old refresh token already."""

@@ -1,0 +1,48 @@
+"""The ONLY place Authlib is wired to the app: the authorization server, its grants, endpoints,
+token generator and the resource protector for userinfo."""
+
+import os
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from sqlalchemy import select
+
+from idp.extensions import db
+from idp.models import Client
+from idp.oauth import claims, tokens
+from idp.oauth.bearer import AccessTokenValidator
+from idp.oauth.grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
+from idp.oauth.revocation import RevocationEndpoint
+
+
+def query_client(client_id):
+    if not client_id or len(client_id) > 64:
+        return None
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+server = AuthorizationServer(query_client=query_client, save_token=tokens.save_token)
+resource_protector = ResourceProtector()
+
+
+class UserInfoEndpoint(_UserInfoEndpoint):
+    """OIDC Core 5.3: the same claims as the ID token, by scope."""
+
+    def generate_user_info(self, user, scope):
+        return claims.user_info(user, scope)
+
+
+def init_oauth(app):
+    # Transport security is decided by IDP_ISSUER (https in production, where TLS ends at the
+    # ingress); Authlib's per-request check would only see the plain-HTTP hop behind it.
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    app.config["OAUTH2_SCOPES_SUPPORTED"] = list(claims.SCOPES_SUPPORTED)
+    server.init_app(app)
+    server.register_token_generator("default", tokens.generate_token)
+    server.register_grant(
+        AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
+    )
+    server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(RevocationEndpoint)
+    resource_protector.register_token_validator(AccessTokenValidator())
+    server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))

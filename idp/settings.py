@@ -1,0 +1,128 @@
+"""Every setting of the service: its key, default, unit and meaning, in one table.
+
+Settings come from the environment (``IDP_*``) and, optionally, from an instance config file
+(``IDP_CONFIG_FILE``, a Python file of ``IDP_* = value`` lines). The environment wins. The README's
+configuration table is this table.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: object
+    meaning: str
+
+
+SETTINGS: dict[str, Setting] = {
+    # --- where the service lives -------------------------------------------------------------
+    "IDP_ISSUER": Setting(
+        "http://127.0.0.1:5000",
+        "Public base URL and OIDC issuer. Every link in pages and e-mails is built from it, "
+        "never from the request's Host header. https enables Secure cookies.",
+    ),
+    "IDP_INSTANCE_DIR": Setting(
+        str(PROJECT_ROOT / "instance"),
+        "Folder for the embedded default's state: SQLite file, outbox, generated secret key.",
+    ),
+    "IDP_CONFIG_FILE": Setting("", "Optional Python file with IDP_* settings (env wins)."),
+    # --- storage -----------------------------------------------------------------------------
+    "IDP_DATABASE_URL": Setting(
+        "",
+        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Unset: SQLite file instance/idp.sqlite3.",
+    ),
+    "IDP_REDIS_URL": Setting(
+        "",
+        "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0. Unset: an "
+        "in-process store that only works for a single process.",
+    ),
+    "IDP_REDIS_PREFIX": Setting("idp:", "Prefix of every Redis key this service writes."),
+    # --- secrets -----------------------------------------------------------------------------
+    "IDP_SECRET_KEY": Setting(
+        "",
+        "Signs session cookies and CSRF tokens. Unset: generated once into "
+        "instance/secret_key (embedded default only).",
+    ),
+    "IDP_KEY_ENCRYPTION_KEY": Setting(
+        "",
+        "32 random bytes, base64url. Encrypts signing keys and TOTP secrets at rest "
+        "(AES-GCM). Unset: generated once into keys/kek (embedded default only).",
+    ),
+    "IDP_KEYS_DIR": Setting(str(PROJECT_ROOT / "keys"), "Where the generated kek is kept."),
+    # --- e-mail ------------------------------------------------------------------------------
+    "IDP_SMTP_URL": Setting(
+        "",
+        "smtp://user:pass@host:port, smtps://... (TLS), or smtp://...?starttls=true. "
+        "Unset: e-mails are written to instance/outbox/ and printed on the console.",
+    ),
+    "IDP_SMTP_TIMEOUT": Setting(10, "Seconds to wait for the SMTP server."),
+    "IDP_MAIL_FROM": Setting("Ouderportaal <no-reply@localhost>", "From address of e-mails."),
+    "IDP_BRAND": Setting("Ouderportaal", "Product name in pages and e-mails."),
+    "IDP_TWO_FACTOR_HELP_URL": Setting(
+        "https://www.pporotterdam.nl/voor-ouders/kindkans-ouders/",
+        "Where the welcome e-mail sends parents for help with two-factor sign-in.",
+    ),
+    "IDP_HELPDESK_URL": Setting(
+        "https://www.pporotterdam.nl/voor-ouders/kindkans-ouders/",
+        "The helpdesk link shown on every page for parents who are stuck.",
+    ),
+    # --- lifetimes, in seconds ---------------------------------------------------------------
+    "IDP_ACTIVATION_TTL": Setting(7 * DAY, "How long an activation link works."),
+    "IDP_LOGIN_FLOW_TTL": Setting(
+        30 * 60, "How long a started sign-in (an authorization request waiting) may take."
+    ),
+    "IDP_SESSION_IDLE_TTL": Setting(600, "A sign-in session ends after this long unused."),
+    "IDP_SESSION_MAX_TTL": Setting(12 * 3600, "A sign-in session ends this long after sign-in."),
+    "IDP_CODE_TTL": Setting(60, "Lifetime of an authorization code."),
+    "IDP_ACCESS_TOKEN_TTL": Setting(300, "Lifetime of an access token (JWT)."),
+    "IDP_ID_TOKEN_TTL": Setting(300, "Lifetime of an ID token."),
+    "IDP_REFRESH_TOKEN_TTL": Setting(
+        12 * 3600, "Lifetime of a refresh token; each use rotates it and restarts this clock."
+    ),
+    # --- password hashing (argon2id; OWASP minimum m=19 MiB, t=2, p=1) ----------------------
+    "IDP_ARGON2_TIME_COST": Setting(2, "argon2id iterations."),
+    "IDP_ARGON2_MEMORY_KIB": Setting(19 * 1024, "argon2id memory in KiB."),
+    "IDP_ARGON2_PARALLELISM": Setting(1, "argon2id lanes."),
+    "IDP_PASSWORD_MIN_LENGTH": Setting(10, "Shortest password a parent may choose."),
+    # --- running -----------------------------------------------------------------------------
+    "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
+}
+
+
+def _coerce(key: str, raw: object) -> object:
+    default = SETTINGS[key].default
+    if isinstance(default, bool):
+        return str(raw).lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a whole number, got {raw!r}") from None
+    return str(raw)
+
+
+def _from_file(path: str) -> dict[str, object]:
+    values: dict[str, object] = {}
+    exec(compile(Path(path).read_text(), path, "exec"), {}, values)  # operator-owned file
+    return {k: v for k, v in values.items() if k in SETTINGS}
+
+
+def load(overrides: dict | None = None) -> dict[str, object]:
+    """Resolve every setting: defaults < config file < environment < explicit overrides."""
+    config = {key: setting.default for key, setting in SETTINGS.items()}
+    config_file = os.environ.get("IDP_CONFIG_FILE") or (overrides or {}).get("IDP_CONFIG_FILE")
+    if config_file:
+        config.update(_from_file(config_file))
+    config.update({k: v for k, v in os.environ.items() if k in SETTINGS})
+    config.update(overrides or {})
+    unknown = set(overrides or {}) - set(SETTINGS)
+    config = {key: _coerce(key, value) for key, value in config.items() if key in SETTINGS}
+    config.update({k: (overrides or {})[k] for k in unknown})  # Flask keys from tests
+    config["IDP_ISSUER"] = str(config["IDP_ISSUER"]).rstrip("/")
+    return config

@@ -1,0 +1,70 @@
+"""The activation page from the welcome e-mail: new password twice, authenticator app, code.
+
+The link's token is moved out of the address bar at once (into the server-side session), so it
+does not linger in browser history or leak through a Referer header.
+"""
+
+from flask import Blueprint, current_app, redirect, render_template, session, url_for
+
+from idp import crypto
+from idp.auth import passwords, totp
+from idp.flows import activation as flow
+from idp.web import error_page
+from idp.web.forms import ActivationForm
+
+bp = Blueprint("activation", __name__)
+SESSION_KEY = "activation"
+
+PROBLEMS = {
+    flow.UNKNOWN: "Deze activatielink is niet geldig. Controleer of u de hele link uit de e-mail "
+    "heeft gebruikt, of vraag de PPO medewerker om een nieuwe uitnodiging.",
+    flow.USED: "Deze activatielink is al gebruikt. Uw account is al geactiveerd: u kunt inloggen. "
+    "Lukt dat niet, vraag dan de PPO medewerker om een nieuwe uitnodiging.",
+    flow.EXPIRED: "Deze activatielink is verlopen. Vraag de PPO medewerker of de intern "
+    "begeleider om een nieuwe uitnodiging.",
+}
+CODE_WRONG = (
+    "Deze code klopt niet. Vul de code in die de app nu laat zien; de code verandert elke 30 seconden."
+)
+
+
+@bp.get("/activeren/<token>")
+def open_link(token):
+    if len(token) > 100:
+        return error_page(404, PROBLEMS[flow.UNKNOWN])
+    session[SESSION_KEY] = crypto.token_hash(token)
+    return redirect(url_for("activation.activate"))
+
+
+@bp.route("/activeren", methods=["GET", "POST"])
+def activate():
+    lookup = flow.find(session.get(SESSION_KEY) or "")
+    if lookup.activation is None:
+        session.pop(SESSION_KEY, None)
+        status = 410 if lookup.problem in (flow.USED, flow.EXPIRED) else 404
+        return render_template("activation/problem.html", message=PROBLEMS[lookup.problem]), status
+    activation = lookup.activation
+    account = activation.account
+    secret = flow.pending_secret(activation)
+    form = ActivationForm()
+    if form.validate_on_submit():
+        problem = passwords.policy_problem(form.password.data, account.username)
+        step = totp.matching_step(secret, form.code.data)
+        if problem:
+            form.password.errors.append(problem)
+        elif step is None:
+            form.code.errors.append(CODE_WRONG)
+        elif flow.complete(activation, form.password.data, step):
+            session.pop(SESSION_KEY, None)
+            return redirect(url_for("login.login", geactiveerd=1))
+        else:
+            return render_template("activation/problem.html", message=PROBLEMS[flow.USED]), 410
+    label = f"{account.username} ({account.organisation.code})"
+    uri = totp.provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
+    return render_template(
+        "activation/activate.html",
+        form=form,
+        account=account,
+        qr=totp.qr_data_uri(uri),
+        key=totp.key_in_groups(secret),
+    ), (400 if form.is_submitted() else 200)

@@ -1,0 +1,84 @@
+"""The sign-in page (from a relying party's authorization request, or directly) and logout."""
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from idp import sessions
+from idp.extensions import db
+from idp.flows import login as login_flow
+from idp.models import Organisation
+from idp.web.forms import ConfirmForm, LoginForm
+
+bp = Blueprint("login", __name__)
+
+WRONG = (
+    "Deze combinatie van gebruikersnaam, wachtwoord en code klopt niet. Let op hoofdletters "
+    "en kleine letters, en gebruik de code die de app nu laat zien."
+)
+FLOW_EXPIRED = (
+    "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
+)
+
+
+def _organisations():
+    return db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+
+
+@bp.route("/inloggen", methods=["GET", "POST"])
+def login():
+    flow_id = request.args.get("flow")
+    if flow_id and login_flow.load_flow(flow_id) is None:
+        return render_template("login/expired.html", message=FLOW_EXPIRED), 400
+    organisations = _organisations()
+    by_code = {org.code: org for org in organisations}
+    form = LoginForm()
+    form.organisation.choices = [("", "Kies uw organisatie")] + [
+        (org.code, org.display_name) for org in organisations
+    ]
+    if request.method == "GET" and len(organisations) == 1:
+        form.organisation.data = organisations[0].code
+    chosen = by_code.get(form.organisation.data or "")
+    error = None
+    if form.validate_on_submit():
+        if chosen is None:
+            form.organisation.errors.append("Kies uw organisatie.")
+        elif chosen.requires_2fa and not (form.code.data or "").strip():
+            form.code.errors.append("Vul de code in die de app Google Authenticator laat zien.")
+        else:
+            outcome = login_flow.authenticate(
+                chosen, form.username.data, form.password.data, form.code.data or ""
+            )
+            if outcome.account is not None:
+                sessions.start(outcome.account, outcome.amr, outcome.acr)
+                db.session.commit()
+                return _after_sign_in(flow_id)
+            db.session.rollback()
+            error = WRONG
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "login/login.html",
+        form=form,
+        organisations=organisations,
+        show_code=bool(chosen and chosen.requires_2fa),
+        error=error,
+        notice=request.args.get("geactiveerd") and "Uw account is geactiveerd. U kunt nu inloggen.",
+    ), status
+
+
+def _after_sign_in(flow_id: str | None):
+    flow = login_flow.finish_flow(flow_id) if flow_id else None
+    if flow is None:
+        return redirect(url_for("account.home"))
+    return redirect(url_for("oauth.authorize") + "?" + flow["query"])
+
+
+@bp.route("/uitloggen", methods=["GET", "POST"])
+def logout():
+    """Logout via the person icon; a GET only asks, so a link can't log anyone out."""
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        sessions.end_current()
+        return render_template("login/logged_out.html")
+    if request.method == "POST":
+        current_app.logger.info("logout without valid CSRF token refused")
+    return render_template("login/logout.html", form=form)

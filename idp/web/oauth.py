@@ -1,0 +1,100 @@
+"""OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation."""
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+
+from idp import keys, sessions
+from idp.extensions import csrf, db
+from idp.flows import login as login_flow
+from idp.models import Account
+from idp.oauth import claims
+from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.server import server
+from idp.web import error_page
+
+bp = Blueprint("oauth", __name__)
+
+AUTHORIZATION_ERROR_PAGE = (
+    "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
+    "vertrouwen. Ga terug naar die website en probeer het opnieuw."
+)
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery():
+    """OIDC Discovery 1.0 section 3."""
+    issuer = current_app.config["IDP_ISSUER"]
+    response = jsonify(
+        issuer=issuer,
+        authorization_endpoint=f"{issuer}/authorize",
+        token_endpoint=f"{issuer}/token",
+        userinfo_endpoint=f"{issuer}/userinfo",
+        jwks_uri=f"{issuer}/jwks",
+        revocation_endpoint=f"{issuer}/revoke",
+        scopes_supported=list(claims.SCOPES_SUPPORTED),
+        response_types_supported=["code"],
+        response_modes_supported=["query"],
+        grant_types_supported=["authorization_code", "refresh_token"],
+        subject_types_supported=["public"],
+        id_token_signing_alg_values_supported=list(keys.SUPPORTED_ALGS),
+        token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        code_challenge_methods_supported=["S256"],
+        claims_supported=[
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "org",
+            "preferred_username", "name", "email", "email_verified",
+        ],
+        claims_parameter_supported=False,
+        request_parameter_supported=False,
+        request_uri_parameter_supported=False,
+        authorization_response_iss_parameter_supported=False,
+    )
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.get("/jwks")
+def jwks():
+    response = jsonify(keys.public_jwks())
+    response.cache_control.public = True
+    response.cache_control.max_age = keys.CACHE_SECONDS
+    return response
+
+
+@bp.get("/authorize")
+def authorize():
+    """OIDC Core 3.1.2: with a live sign-in session, answer with a code; else sign in first."""
+    signin = sessions.current()
+    account = db.session.get(Account, signin.account_id) if signin else None
+    try:
+        grant = server.get_consent_grant(end_user=account)
+    except OAuth2Error as error:
+        if error.redirect_uri:
+            return server.handle_error_response(None, error)
+        current_app.logger.warning("authorization request refused: %s %s", error.error, error.description)
+        return error_page(400, AUTHORIZATION_ERROR_PAGE)
+    if account is None:
+        flow_id = login_flow.start_flow(request.query_string.decode())
+        return redirect(url_for("login.login", flow=flow_id))
+    g.signin = signin
+    sessions.add_client(signin, grant.client.client_id)
+    return server.create_authorization_response(grant_user=account, grant=grant)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token():
+    return server.create_token_response()
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    return server.create_endpoint_response("userinfo")
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke():
+    return server.create_endpoint_response("revocation")

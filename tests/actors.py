@@ -1,0 +1,181 @@
+"""The people and programs of the tests: a parent with a browser and an authenticator app,
+and a relying party that trusts nothing but discovery and the JWKS."""
+
+import base64
+import hashlib
+import io
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pyotp
+import zxingcpp
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from PIL import Image
+
+from idp import clock
+from tests import pages
+
+PASSWORD = "fietsen langs de maas 2026"
+
+
+def authenticator_code(secret: str, at: float | None = None) -> str:
+    return pyotp.TOTP(secret).at(clock.now() if at is None else at)
+
+
+def decode_qr(html: str) -> str:
+    """Decode the QR image on the page, like the phone's camera would."""
+    match = re.search(r'<img class="qr" src="data:image/png;base64,([^"]+)"', html)
+    assert match, "no QR code on the page"
+    image = Image.open(io.BytesIO(base64.b64decode(match.group(1))))
+    results = zxingcpp.read_barcodes(image)
+    assert results, "the QR code could not be read"
+    return results[0].text
+
+
+class Parent:
+    """A parent in a browser (the Flask test client), with Google Authenticator."""
+
+    def __init__(self, browser, mailbox, username="Yvonne.testouder", org="PO2806"):
+        self.browser, self.mailbox = browser, mailbox
+        self.username, self.org = username, org
+        self.secret = None
+
+    def activation_link(self) -> str:
+        body = self.mailbox.last().get_body(("plain",)).get_content()
+        return re.search(r"adres: (\S+)", body).group(1)
+
+    def open_activation(self, link: str | None = None):
+        response = self.browser.get(link or self.activation_link())
+        if response.status_code == 302:
+            response = self.browser.get(response.headers["Location"])
+        return response
+
+    def scan_key(self, html: str) -> str:
+        """The secret as the parent would type it: the key shown in groups of four."""
+        key = re.search(r'<code class="key" id="totp-key">([^<]+)</code>', html).group(1)
+        return key.replace(" ", "").upper()
+
+    def submit_activation(self, html, password=PASSWORD, again=None, code=None, **changes):
+        fields = pages.form_fields(html)
+        fields.update(password=password, password_again=password if again is None else again,
+                      code=authenticator_code(self.scan_key(html)) if code is None else code)
+        fields.update(changes)
+        return self.browser.post("/activeren", data=fields)
+
+    def activate(self, password=PASSWORD):
+        page = self.open_activation()
+        assert page.status_code == 200, pages.text(page.get_data(as_text=True))
+        html = page.get_data(as_text=True)
+        self.secret = self.scan_key(html)
+        response = self.submit_activation(html, password)
+        assert response.status_code == 302, pages.text(response.get_data(as_text=True))
+        clock.advance(30)  # the enrolment code may not be used again: wait for the next one
+        return response
+
+    def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
+                org=None):
+        page = self.browser.get(login_url)
+        fields = pages.form_fields(page.get_data(as_text=True))
+        fields.update(
+            organisation=org or self.org,
+            username=username or self.username,
+            password=password,
+            code=authenticator_code(self.secret) if code is None else code,
+        )
+        return self.browser.post(login_url, data=fields)
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
+
+
+class RelyingParty:
+    """An OIDC client, as the dossier application would be: discovery, PKCE, JWKS."""
+
+    def __init__(self, http, client_id, client_secret=None, redirect_uri=None,
+                 issuer="http://idp.test", auth_method="client_secret_basic"):
+        self.http, self.client_id, self.client_secret = http, client_id, client_secret
+        self.redirect_uri, self.issuer, self.auth_method = redirect_uri, issuer, auth_method
+        self.config = self.http.get(f"{issuer}/.well-known/openid-configuration").get_json()
+        self.state = self.nonce = self.verifier = None
+
+    def jwks(self) -> KeySet:
+        return KeySet.import_key_set(self.http.get(self.config["jwks_uri"]).get_json())
+
+    def authorization_url(self, scope="openid profile email", **extra) -> str:
+        self.state, self.nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        self.verifier, challenge = pkce_pair()
+        params = {
+            "response_type": "code", "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri, "scope": scope, "state": self.state,
+            "nonce": self.nonce, "code_challenge": challenge, "code_challenge_method": "S256",
+        }
+        params.update(extra)
+        params = {k: v for k, v in params.items() if v is not None}
+        return f"{self.config['authorization_endpoint']}?{urlencode(params)}"
+
+    def callback_params(self, response) -> dict:
+        location = response.headers["Location"]
+        assert location.startswith(self.redirect_uri), location
+        return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+    def _post_token_endpoint(self, url, data):
+        headers = {}
+        if self.client_secret and self.auth_method == "client_secret_basic":
+            raw = f"{self.client_id}:{self.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        elif self.client_secret:
+            data = {**data, "client_id": self.client_id, "client_secret": self.client_secret}
+        else:
+            data = {**data, "client_id": self.client_id}
+        return self.http.post(url, data=data, headers=headers)
+
+    def exchange(self, code, verifier="__own__"):
+        data = {"grant_type": "authorization_code", "code": code,
+                "redirect_uri": self.redirect_uri}
+        verifier = self.verifier if verifier == "__own__" else verifier
+        if verifier is not None:
+            data["code_verifier"] = verifier
+        return self._post_token_endpoint(self.config["token_endpoint"], data)
+
+    def refresh(self, refresh_token):
+        return self._post_token_endpoint(
+            self.config["token_endpoint"],
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+
+    def revoke(self, token, hint=None):
+        data = {"token": token}
+        if hint:
+            data["token_type_hint"] = hint
+        return self._post_token_endpoint(self.config["revocation_endpoint"], data)
+
+    def userinfo(self, access_token):
+        return self.http.get(self.config["userinfo_endpoint"],
+                             headers={"Authorization": f"Bearer {access_token}"})
+
+    def verify(self, token: str, typ: str):
+        """Verify a JWT against the published JWKS with an explicit algorithm list."""
+        decoded = jwt.decode(token, self.jwks(), algorithms=["RS256", "ES256"])
+        assert decoded.header["typ"] == typ
+        assert decoded.header["kid"] in {k["kid"] for k in self.http.get(self.config["jwks_uri"]).get_json()["keys"]}
+        return decoded
+
+    def validate_id_token(self, id_token: str, access_token: str | None = None) -> dict:
+        """OIDC Core 3.1.3.7, step by step."""
+        decoded = self.verify(id_token, "JWT")
+        claims = decoded.claims
+        assert claims["iss"] == self.issuer
+        assert self.client_id in claims["aud"]
+        assert claims["exp"] > clock.timestamp() >= claims["iat"] - 5
+        assert claims["nonce"] == self.nonce
+        if access_token:
+            alg = decoded.header["alg"]
+            digest = hashlib.sha256(access_token.encode()).digest()
+            expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+            assert claims["at_hash"] == expected, alg
+        return claims

@@ -1,0 +1,243 @@
+"""Fixtures: the app on both backends, a browser, a mailbox, a frozen clock, factories.
+
+Every test that takes ``app`` runs twice: on the embedded default (SQLite file, in-process
+store, outbox folder) and on production services (PostgreSQL and Redis on 127.0.0.1, a real
+SMTP server on loopback). Each pytest process gets its own PostgreSQL database and Redis key
+prefix, so parallel runs on one machine don't collide.
+"""
+
+import os
+import shutil
+import socket
+import time
+import uuid
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis as redis_lib
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from idp import clock, create_app, keys
+from idp.cli.client import register
+from idp.cli.db import upgrade
+from idp.crypto import new_kek
+from idp.extensions import db
+from idp.flows import activation
+from idp.models import Organisation
+
+PG_ADMIN_URL = os.environ.get("IDP_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("IDP_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+KEK = new_kek()
+
+BASE_SETTINGS = {
+    "TESTING": True,
+    # The test client's default host: the issuer's, so cookies follow redirects as in a browser.
+    "SERVER_NAME": "idp.test",
+    "IDP_ISSUER": "http://idp.test",
+    "IDP_SECRET_KEY": "test-secret-key",
+    "IDP_KEY_ENCRYPTION_KEY": KEK,
+    "IDP_BRAND": "Ouderportaal",
+    "IDP_MAIL_FROM": "Ouderportaal <no-reply@idp.test>",
+    # Cheaper argon2id than production (OWASP's m=19 MiB, t=2) keeps the suite fast.
+    "IDP_ARGON2_TIME_COST": 1,
+    "IDP_ARGON2_MEMORY_KIB": 1024,
+    "IDP_LOG_LEVEL": "WARNING",
+}
+
+
+# --- SMTP: a real server on loopback ---------------------------------------------------------
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = _Inbox()
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+# --- databases ---------------------------------------------------------------------------------
+def _migrate_and_key(overrides: dict) -> None:
+    app = create_app(overrides)
+    with app.app_context():
+        upgrade()
+        keys.forget_cache()
+        keys.ensure_active_keys()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """One migrated SQLite file with signing keys; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    url = f"sqlite:///{folder / 'template.sqlite3'}"
+    _migrate_and_key({**BASE_SETTINGS, "IDP_DATABASE_URL": url, "IDP_INSTANCE_DIR": str(folder)})
+    return folder / "template.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    name = f"idp_test_{RUN_ID}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    url = f"{base}/{name}"
+    _migrate_and_key({**BASE_SETTINGS, "IDP_DATABASE_URL": url, "IDP_REDIS_URL": REDIS_URL})
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_KEPT_TABLES = {"alembic_version", "signing_key"}
+
+
+def _truncate(app):
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in _KEPT_TABLES]
+        db.session.execute(text(f'TRUNCATE {", ".join(f"{chr(34)}{t}{chr(34)}" for t in tables)} CASCADE'))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app(backend, request, tmp_path, smtp_server):
+    """The app on the backend of this test's parametrization."""
+    clock.unfreeze()
+    keys.forget_cache()
+    overrides = {**BASE_SETTINGS, "IDP_INSTANCE_DIR": str(tmp_path / "instance")}
+    if backend == "sqlite":
+        database = tmp_path / "idp.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), database)
+        overrides["IDP_DATABASE_URL"] = f"sqlite:///{database}"
+    else:
+        controller, inbox = smtp_server
+        inbox.messages.clear()
+        prefix = f"idptest:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
+        overrides.update(
+            IDP_DATABASE_URL=request.getfixturevalue("postgres_url"),
+            IDP_REDIS_URL=REDIS_URL,
+            IDP_REDIS_PREFIX=prefix,
+            IDP_SMTP_URL=f"smtp://127.0.0.1:{controller.port}",
+        )
+    application = create_app(overrides)
+    yield application
+    clock.unfreeze()
+    keys.forget_cache()
+    if backend == "postgres":
+        _truncate(application)
+        application.extensions["idp.store"].redis.close()
+        with redis_lib.Redis.from_url(REDIS_URL) as r:
+            for key in r.scan_iter(f"{prefix}*"):
+                r.delete(key)
+    else:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- mail ----------------------------------------------------------------------------------
+class Mailbox:
+    """What was sent during the test: from the SMTP server, or from the outbox folder."""
+
+    def __init__(self, app, backend, smtp_server):
+        self.app, self.backend, self.smtp_server = app, backend, smtp_server
+
+    def messages(self):
+        if self.backend == "postgres":
+            deadline = time.monotonic() + 5
+            while not self.smtp_server[1].messages and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return list(self.smtp_server[1].messages)
+        outbox = Path(self.app.config["IDP_INSTANCE_DIR"]) / "outbox"
+        files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+        return [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+
+    def last(self):
+        messages = self.messages()
+        assert messages, "no e-mail was sent"
+        return messages[-1]
+
+
+@pytest.fixture
+def mailbox(app, backend, smtp_server):
+    return Mailbox(app, backend, smtp_server)
+
+
+# --- clock -----------------------------------------------------------------------------------
+@pytest.fixture
+def frozen_clock():
+    clock.freeze(time.time())
+    yield clock
+    clock.unfreeze()
+
+
+# --- factories -------------------------------------------------------------------------------
+@pytest.fixture
+def make_org(app):
+    def make(code="PO2806", name="PPO Rotterdam", requires_2fa=True):
+        with app.app_context():
+            org = Organisation(code=code, name=name, requires_2fa=requires_2fa,
+                               created_at=clock.timestamp())
+            db.session.add(org)
+            db.session.commit()
+            return code
+
+    return make
+
+
+@pytest.fixture
+def make_client(app):
+    def make(name="Dossier", redirect_uris=("https://dossier.test/callback",), public=False,
+             alg="RS256", auth_method="client_secret_basic"):
+        with app.app_context():
+            client, secret = register(name, list(redirect_uris), [], public=public, alg=alg)
+            if not public:
+                client.token_endpoint_auth_method = auth_method
+                db.session.commit()
+            return {"client_id": client.client_id, "client_secret": secret,
+                    "redirect_uri": redirect_uris[0]}
+
+    return make
+
+
+@pytest.fixture
+def invite(app):
+    def make(org_code="PO2806", username="Yvonne.testouder", email="yvonne@example.org",
+             name="Yvonne Testouder"):
+        with app.app_context():
+            org = db.session.query(Organisation).filter_by(code=org_code).one()
+            activation.invite(org, email, username, name)
+
+    return make
