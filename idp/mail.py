@@ -1,9 +1,10 @@
 """Rendering and sending e-mail: over SMTP when IDP_SMTP_URL is set, else into the outbox
-folder (one .eml file per message) and onto the console, for the embedded default."""
+folder (one .eml file per message) and onto the console (stderr), for the embedded default."""
 
 import logging
 import smtplib
 import ssl
+import sys
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -75,5 +76,6 @@ def _write_outbox(message: EmailMessage) -> None:
     print(
         f"\n--- e-mail (outbox/{name}) ---\nTo: {message['To']}\nSubject: {message['Subject']}\n\n"
         f"{text}--- end of e-mail ---\n",
+        file=sys.stderr,  # the console, but never a command's own output
         flush=True,
     )

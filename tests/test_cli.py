@@ -1,0 +1,71 @@
+"""The staff and operator commands: what they print and what they leave behind."""
+
+import json
+import re
+
+from sqlalchemy import select
+
+from idp import crypto
+from idp.extensions import db
+from idp.models import Account, Client, Organisation
+
+
+def test_db_upgrade_is_idempotent(runner):
+    for _ in range(2):
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+
+
+def test_org_add_requires_two_factor_unless_told_otherwise(runner, app):
+    assert runner.invoke(args=["org", "add", "PO2806", "PPO Rotterdam"]).exit_code == 0
+    assert runner.invoke(args=["org", "add", "PO9999", "Proef", "--no-2fa"]).exit_code == 0
+    again = runner.invoke(args=["org", "add", "PO2806", "Dubbel"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    with app.app_context():
+        orgs = {o.code: o.requires_2fa for o in db.session.scalars(select(Organisation))}
+    assert orgs == {"PO2806": True, "PO9999": False}
+
+
+def test_client_add_json_shows_the_secret_once_and_stores_its_hash(runner, app):
+    result = runner.invoke(args=["client", "add", "Dossier", "--redirect-uri",
+                                 "https://dossier.test/cb", "--redirect-uri",
+                                 "https://dossier.test/cb2", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    with app.app_context():
+        client = db.session.scalar(select(Client).where(Client.client_id == printed["client_id"]))
+        assert client.redirect_uris == ["https://dossier.test/cb", "https://dossier.test/cb2"]
+        assert client.client_secret_hash == crypto.token_hash(printed["client_secret"])
+        assert printed["client_secret"] not in (client.client_secret_hash or "")
+
+
+def test_public_client_has_no_secret(runner):
+    result = runner.invoke(args=["client", "add", "App", "--public", "--redirect-uri",
+                                 "http://127.0.0.1:8080/cb", "--json"])
+    assert json.loads(result.output)["client_secret"] is None
+
+
+def test_client_add_refuses_plain_http_redirects(runner):
+    result = runner.invoke(args=["client", "add", "X", "--redirect-uri", "http://dossier.test/cb"])
+    assert result.exit_code != 0 and "use https" in result.output
+
+
+def test_parent_invite_sends_mail_but_never_prints_the_link(runner, app, mailbox, make_org):
+    make_org()
+    result = runner.invoke(args=["parent", "invite", "--org", "PO2806", "--email",
+                                 "ouder@example.org", "--username", "Ouder.Een"])
+    assert result.exit_code == 0, result.output
+    # (The embedded outbox echoes e-mails on stderr; the command's own output never has the link.)
+    assert "/activeren/" not in result.stdout
+    link = re.search(r"adres: (\S+)", mailbox.last().get_body(("plain",)).get_content()).group(1)
+    assert link.split("/activeren/")[1] not in result.stdout
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.username == "Ouder.Een"))
+        assert account.status == "invited" and account.password_hash is None
+
+
+def test_parent_invite_unknown_org(runner):
+    result = runner.invoke(args=["parent", "invite", "--org", "NOPE", "--email", "a@b.nl",
+                                 "--username", "x"])
+    assert result.exit_code != 0 and "no organisation" in result.output
