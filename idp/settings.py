@@ -92,6 +92,11 @@ SETTINGS: dict[str, Setting] = {
     "IDP_PASSWORD_MIN_LENGTH": Setting(10, "Shortest password a parent may choose."),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
+    "IDP_DEMO_RP": Setting(
+        False,
+        "Serve the demo relying party at /demo/ (it uses the client \"Demo dossier\"). "
+        "`idp demo up` turns it on; leave it off in production.",
+    ),
 }
 
 

@@ -230,3 +230,15 @@ def test_userinfo_refuses_anything_but_a_valid_token(client, header):
     assert response.status_code in (400, 401)
     assert response.get_json()["error"] in ("invalid_token", "missing_authorization",
                                              "unsupported_token_type", "invalid_request")
+
+
+# --- robustness ------------------------------------------------------------------------------
+def test_token_endpoint_errors_are_json_never_a_page(client):
+    assert client.get("/token").get_json() == {"error": "invalid_request"}
+    response = client.post("/token", data={"grant_type": "authorization_code", "code": "x" * 5000})
+    assert response.status_code in (400, 401) and response.is_json
+
+
+def test_too_large_body_is_refused(client):
+    response = client.post("/token", data={"grant_type": "refresh_token", "x": "a" * 70000})
+    assert response.status_code == 413 and response.get_json() == {"error": "invalid_request"}

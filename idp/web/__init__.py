@@ -1,28 +1,14 @@
 """Blueprints: thin URL tables that call the flows and the OAuth server."""
 
-from flask import has_request_context, render_template, session
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from flask import has_request_context, session
 
 from idp import sessions
 from idp.extensions import csrf, db
 from idp.models import Account
+from idp.web.errors import error_page, init_errors
+from idp.web.hardening import init_hardening
 
-MESSAGES = {
-    400: "Deze pagina kon niet worden verwerkt. Ga terug en probeer het opnieuw.",
-    403: "U heeft geen toegang tot deze pagina.",
-    404: "Deze pagina bestaat niet.",
-    405: "Deze pagina kan zo niet worden gebruikt.",
-    413: "U stuurde te veel gegevens mee.",
-    429: "Te veel pogingen. Wacht even en probeer het dan opnieuw.",
-    500: "Er ging iets mis aan onze kant. Probeer het later opnieuw.",
-    503: "De dienst is even niet beschikbaar. Probeer het over een paar minuten opnieuw.",
-}
-
-
-def error_page(status: int, message: str | None = None):
-    text = message or MESSAGES.get(status, MESSAGES[400])
-    return render_template("errors/error.html", status=status, message=text), status
+__all__ = ["error_page", "init_web"]
 
 
 def init_web(app):
@@ -34,6 +20,10 @@ def init_web(app):
     # keeping what the parent typed (and the QR code) instead of an error page.
     csrf.exempt(activation.bp)
     csrf.exempt(login.bp)
+    if app.config["IDP_DEMO_RP"]:
+        from idp.web import demo
+
+        app.register_blueprint(demo.bp)
 
     @app.context_processor
     def page_context():
@@ -44,33 +34,5 @@ def init_web(app):
             "signed_in": db.session.get(Account, signin.account_id) if signin else None,
         }
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return error_page(
-            400,
-            "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens.",
-        )
-
-    @app.errorhandler(HTTPException)
-    def http_error(error):
-        return error_page(error.code or 500)
-
-    @app.errorhandler(Exception)
-    def unexpected_error(error):
-        app.logger.exception("unhandled error")
-        return error_page(500)
-
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
-                "frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
-            )
-            headers.setdefault("X-Frame-Options", "DENY")
-            headers.setdefault("Cache-Control", "no-store")
-        return response
+    init_errors(app)
+    init_hardening(app)

@@ -10,7 +10,7 @@ from idp.models import Account
 from idp.oauth import claims
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 from idp.oauth.server import server
-from idp.web import error_page
+from idp.web.errors import error_page
 
 bp = Blueprint("oauth", __name__)
 

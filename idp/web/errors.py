@@ -1,0 +1,60 @@
+"""Error answers: a Dutch page for people, an RFC 6749 error object for clients.
+
+Nothing internal reaches either: the detail goes to the log only.
+"""
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "Deze pagina kon niet worden verwerkt. Ga terug en probeer het opnieuw.",
+    403: "U heeft geen toegang tot deze pagina.",
+    404: "Deze pagina bestaat niet.",
+    405: "Deze pagina kan zo niet worden gebruikt.",
+    413: "U stuurde te veel gegevens mee.",
+    429: "Te veel pogingen. Wacht even en probeer het dan opnieuw.",
+    500: "Er ging iets mis aan onze kant. Probeer het later opnieuw.",
+    503: "De dienst is even niet beschikbaar. Probeer het over een paar minuten opnieuw.",
+}
+CSRF_MESSAGE = (
+    "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
+)
+#: Endpoints whose callers are programs: they get JSON errors.
+API_PATHS = ("/token", "/revoke", "/userinfo", "/jwks", "/.well-known/")
+
+
+def error_page(status: int, message: str | None = None):
+    text = message or MESSAGES.get(status, MESSAGES[400])
+    return render_template("errors/error.html", status=status, message=text), status
+
+
+def _client_error(status: int):
+    code = "server_error" if status >= 500 else "invalid_request"
+    if status == 503:
+        code = "temporarily_unavailable"
+    response = jsonify(error=code)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _answer(status: int):
+    if request.path.startswith(API_PATHS):
+        return _client_error(status)
+    return error_page(status)
+
+
+def init_errors(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_page(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return _answer(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _answer(500)
