@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from flask.cli import with_appcontext
 
+from idp import keys
 from idp.extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -32,9 +33,11 @@ def group():
 @group.command("upgrade")
 @with_appcontext
 def upgrade_command():
-    """Apply every pending migration (safe to run again)."""
+    """Apply every pending migration and make any missing signing key (safe to run again)."""
     upgrade()
-    click.echo("Database is up to date.")
+    # Here, once, rather than racing between workers at their first request.
+    made = keys.ensure_active_keys()
+    click.echo("Database is up to date." + (f" Created {len(made)} signing key(s)." if made else ""))
 
 
 @group.command("revision")
