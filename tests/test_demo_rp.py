@@ -1,0 +1,134 @@
+"""The demo relying party at /demo/: the whole parent journey in a browser after `idp demo up`,
+and clear Dutch messages when a callback cannot be trusted."""
+
+import html
+import shutil
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from idp import clock, create_app, keys
+from idp.cli.demo import seed
+from idp.extensions import db
+from tests import conftest, pages
+from tests.actors import Parent
+
+# What `idp demo up` serves on; client registration only allows plain http on localhost, so
+# seed() cannot register the demo client under the suite's usual http://idp.test.
+ISSUER = "http://127.0.0.1:5000"
+
+
+@pytest.fixture
+def make_app(tmp_path, sqlite_template):
+    """Apps on a copy of the migrated SQLite file (the embedded default is what `demo up` runs)."""
+    made = []
+
+    def make(demo_rp=True):
+        database = tmp_path / f"idp{len(made)}.sqlite3"
+        shutil.copy(sqlite_template, database)
+        made.append(create_app({
+            **conftest.BASE_SETTINGS, "IDP_DEMO_RP": demo_rp,
+            "IDP_ISSUER": ISSUER, "SERVER_NAME": "127.0.0.1:5000",
+            "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
+            "IDP_DATABASE_URL": f"sqlite:///{database}",
+        }))
+        return made[-1]
+
+    clock.unfreeze()
+    keys.forget_cache()
+    yield make
+    clock.unfreeze()
+    keys.forget_cache()
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def demo(make_app, frozen_clock):
+    """`idp demo up` without the server: seeded, and the demo parent activated."""
+    app = make_app()
+    with app.app_context():
+        seed()
+    browser = app.test_client()
+    parent = Parent(browser, conftest.Mailbox(app, "sqlite", None))
+    parent.activate()
+    return app, browser, parent
+
+
+def text_of(response) -> str:
+    return pages.text(response.get_data(as_text=True))
+
+
+def test_parent_clicks_through_the_demo(demo):
+    app, browser, parent = demo
+    home = browser.get("/demo/")
+    assert home.status_code == 200 and 'href="/demo/inloggen"' in home.get_data(as_text=True)
+
+    to_idp = browser.get("/demo/inloggen")
+    assert to_idp.status_code == 302
+    query = parse_qs(urlsplit(to_idp.headers["Location"]).query)
+    assert to_idp.headers["Location"].startswith(f"{ISSUER}/authorize?")
+    assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
+    assert query["redirect_uri"] == [f"{ISSUER}/demo/callback"]
+
+    to_login = browser.get(to_idp.headers["Location"])
+    assert "/inloggen?flow=" in to_login.headers["Location"]
+    signed_in = parent.sign_in(to_login.headers["Location"])
+    assert signed_in.status_code == 302, text_of(signed_in)[:600]
+    back = browser.get(signed_in.headers["Location"])
+    assert back.headers["Location"].startswith(f"{ISSUER}/demo/callback?code=")
+
+    page = browser.get(back.headers["Location"])
+    shown = text_of(page)
+    assert page.status_code == 200, shown[:600]
+    assert "U bent ingelogd" in shown
+    for claim in ("Yvonne.testouder", "PO2806", "pwd, otp", ISSUER, "nonce"):
+        assert claim in shown
+    userinfo = html.unescape(page.get_data(as_text=True).split('<pre class="userinfo">')[1])
+    assert '"email": "yvonne.testouder@example.org"' in userinfo
+    assert '"org": "PO2806"' in userinfo
+
+    # The callback is used up: reloading it does not sign in again.
+    again = browser.get(back.headers["Location"])
+    assert again.status_code == 400 and "niet bekend" in text_of(again)
+
+
+def test_state_mismatch_is_refused(demo):
+    app, browser, parent = demo
+    browser.get("/demo/inloggen")
+    response = browser.get("/demo/callback?code=abc&state=not-the-one")
+    assert response.status_code == 400
+    assert "Deze inlogpoging is niet bekend" in text_of(response)
+
+
+def test_callback_without_a_started_sign_in_is_refused(demo):
+    app, browser, parent = demo
+    response = browser.get("/demo/callback?code=abc&state=xyz")
+    assert response.status_code == 400 and "klik opnieuw op Inloggen" in text_of(response)
+
+
+def test_access_denied_is_explained(demo):
+    app, browser, parent = demo
+    state = parse_qs(urlsplit(browser.get("/demo/inloggen").headers["Location"]).query)["state"][0]
+    response = browser.get(f"/demo/callback?error=access_denied&state={state}")
+    assert response.status_code == 400
+    assert "U heeft het inloggen afgebroken" in text_of(response)
+
+
+def test_unknown_error_shows_its_code(demo):
+    app, browser, parent = demo
+    response = browser.get("/demo/callback?error=server_error&state=x")
+    assert response.status_code == 400 and "foutcode: server_error" in text_of(response)
+
+
+def test_without_the_demo_client_the_page_says_what_to_run(make_app):
+    response = make_app().test_client().get("/demo/")
+    assert response.status_code == 404 and "idp demo up" in text_of(response)
+
+
+def test_off_by_default(make_app):
+    app = make_app(demo_rp=False)
+    assert "demo" not in app.blueprints
+    assert app.test_client().get("/demo/").status_code == 404
