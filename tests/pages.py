@@ -1,6 +1,7 @@
 """Reading pages the way a browser would: forms, their fields, and visible text."""
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 
@@ -49,3 +50,21 @@ def text(html: str) -> str:
 def code_field_visible(html: str) -> bool:
     match = re.search(r'<div id="code-field"([^>]*)>', html)
     return bool(match) and "hidden" not in match.group(1)
+
+
+def field_errors(html: str) -> dict[str, list[str]]:
+    """The messages shown next to each field, by the field's id."""
+    errors: dict[str, list[str]] = {}
+    for field_id, message in re.findall(
+        r'<p class="field-error" id="([^"]+)-error" role="alert">(.*?)</p>', html, flags=re.S
+    ):
+        errors.setdefault(field_id, []).append(unescape(message).strip())
+    return errors
+
+
+def messages(html: str, kind: str = "error") -> list[str]:
+    """The page-level messages (``<p class="message error">``, ``ok``), in page order."""
+    return [
+        unescape(text(m))
+        for m in re.findall(rf'<p class="message {kind}"[^>]*>(.*?)</p>', html, flags=re.S)
+    ]

@@ -103,7 +103,8 @@ def find(token_hash: str) -> Lookup:
     if activation is None:
         return Lookup(None, UNKNOWN)
     if activation.used_at is not None:
-        return Lookup(None, USED)
+        # Used while the account is still inactive: voided by a newer invitation, not activated.
+        return Lookup(None, USED if activation.account.is_active else EXPIRED)
     if activation.expires_at <= clock.timestamp():
         return Lookup(None, EXPIRED)
     return Lookup(activation, None)

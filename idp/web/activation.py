@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, session, ur
 from idp import crypto
 from idp.auth import passwords, totp
 from idp.flows import activation as flow
-from idp.web import error_page
+from idp.web.errors import error_page
 from idp.web.forms import ActivationForm
 
 bp = Blueprint("activation", __name__)
