@@ -52,15 +52,17 @@ class Parent:
             response = self.browser.get(response.headers["Location"])
         return response
 
-    def scan_key(self, html: str) -> str:
+    def scan_key(self, html: str) -> str | None:
         """The secret as the parent would type it: the key shown in groups of four."""
-        key = re.search(r'<code class="key" id="totp-key">([^<]+)</code>', html).group(1)
-        return key.replace(" ", "").upper()
+        key = re.search(r'<code class="key" id="totp-key">([^<]+)</code>', html)
+        return key.group(1).replace(" ", "").upper() if key else None
 
     def submit_activation(self, html, password=PASSWORD, again=None, code=None, **changes):
         fields = pages.form_fields(html)
-        fields.update(password=password, password_again=password if again is None else again,
-                      code=authenticator_code(self.scan_key(html)) if code is None else code)
+        fields.update(password=password, password_again=password if again is None else again)
+        key = self.scan_key(html)
+        if key or code is not None:
+            fields["code"] = authenticator_code(key) if code is None else code
         fields.update(changes)
         return self.browser.post("/activeren", data=fields)
 
@@ -82,7 +84,7 @@ class Parent:
             organisation=org or self.org,
             username=username or self.username,
             password=password,
-            code=authenticator_code(self.secret) if code is None else code,
+            code=(authenticator_code(self.secret) if self.secret else "") if code is None else code,
         )
         return self.browser.post(login_url, data=fields)
 

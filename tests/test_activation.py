@@ -385,3 +385,17 @@ def test_two_tabs_submitting_at_once_activate_once(app, parent, monkeypatch):
     assert pages.messages(loser.get_data(as_text=True)) == [USED]
     state = account_state(app)
     assert state["status"] == "active" and state["links_used"] == [True]
+
+
+def test_organisation_without_two_factor_asks_for_a_password_only(
+        app, client, mailbox, make_org, invite, frozen_clock):
+    make_org(code="PO9999", name="PPO Proef", requires_2fa=False)
+    invite(org_code="PO9999", username="ouder")
+    parent = Parent(client, mailbox, username="ouder", org="PO9999")
+    html = parent.open_activation().get_data(as_text=True)
+    assert "Google Authenticator" not in pages.text(html) and 'class="qr"' not in html
+    assert "Google Authenticator" not in parent.mailbox.last().get_body(("plain",)).get_content()
+    parent.activate()
+    assert parent.secret is None
+    response = parent.sign_in()
+    assert response.status_code == 302 and response.headers["Location"] == "/"

@@ -159,9 +159,9 @@ def test_unsupported_grant_type(world):
     assert response.get_json()["error"] == "unsupported_grant_type"
 
 
+# Concurrency is proven on PostgreSQL, where several workers share rows.
+@pytest.mark.parametrize("backend", ["postgres"])
 def test_concurrent_redemptions_exactly_one_wins(world, app, backend):
-    if backend == "sqlite":
-        pytest.skip("concurrency is proven on PostgreSQL, where several workers share rows")
     parent, rp = world
     code = sign_in_at(rp, parent)["code"]
     barrier = threading.Barrier(6)
@@ -198,9 +198,9 @@ def test_expired_refresh_token_fails(world):
     assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
 
 
+# Concurrency is proven on PostgreSQL, where several workers share rows.
+@pytest.mark.parametrize("backend", ["postgres"])
 def test_concurrent_refreshes_exactly_one_wins(world, app, backend):
-    if backend == "sqlite":
-        pytest.skip("concurrency is proven on PostgreSQL, where several workers share rows")
     parent, rp = world
     tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
     barrier = threading.Barrier(4)

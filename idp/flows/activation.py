@@ -114,8 +114,12 @@ def pending_secret(activation: Activation) -> str:
     return totp.decrypt_secret(activation.totp_secret_encrypted)
 
 
-def complete(activation: Activation, password: str, code_step: int) -> bool:
-    """Consume the link and activate the account; False if another request got there first."""
+def complete(activation: Activation, password: str, code_step: int | None) -> bool:
+    """Consume the link and activate the account; False if another request got there first.
+
+    ``code_step`` is the step of the enrolment code, or None where the organisation signs in
+    without a code (then no authenticator is linked).
+    """
     password_hash = passwords.hash_password(password)  # before the row lock: keep it short
     now = clock.timestamp()
     consumed = db.session.execute(
@@ -132,8 +136,9 @@ def complete(activation: Activation, password: str, code_step: int) -> bool:
         return False
     account = activation.account
     account.password_hash = password_hash
-    account.totp_secret_encrypted = activation.totp_secret_encrypted
-    account.totp_last_step = code_step  # the enrolment code may not sign in as well
+    if code_step is not None:
+        account.totp_secret_encrypted = activation.totp_secret_encrypted
+        account.totp_last_step = code_step  # the enrolment code may not sign in as well
     account.status = ACTIVE
     account.activated_at = now
     db.session.commit()

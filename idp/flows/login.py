@@ -47,6 +47,10 @@ def authenticate(org: Organisation | None, username: str, password: str, code: s
         return Outcome(None)
     if not org.requires_2fa:
         return Outcome(account, AMR_PASSWORD, ACR_PASSWORD)
+    if account.totp_secret_encrypted is None:
+        # Activated while the organisation did not require a code: nothing to check against.
+        log.info("sign-in refused: no authenticator linked (account %s)", account.id)
+        return Outcome(None)
     secret = totp.decrypt_secret(account.totp_secret_encrypted)
     if not totp.accept_for_account(account, secret, code):
         log.info("sign-in refused: wrong or replayed code (account %s)", account.id)

@@ -46,13 +46,16 @@ def activate():
     activation = lookup.activation
     account = activation.account
     secret = flow.pending_secret(activation)
+    two_factor = account.organisation.requires_2fa
     form = ActivationForm()
+    if not two_factor:
+        del form.code  # nothing to enrol: this organisation signs in without a code
     if form.validate_on_submit():
         problem = passwords.policy_problem(form.password.data, account.username)
-        step = totp.matching_step(secret, form.code.data)
+        step = totp.matching_step(secret, form.code.data) if two_factor else None
         if problem:
             form.password.errors.append(problem)
-        elif step is None:
+        elif two_factor and step is None:
             form.code.errors.append(CODE_WRONG)
         elif flow.complete(activation, form.password.data, step):
             session.pop(SESSION_KEY, None)
@@ -65,6 +68,7 @@ def activate():
         "activation/activate.html",
         form=form,
         account=account,
+        two_factor=two_factor,
         qr=totp.qr_data_uri(uri),
         key=totp.key_in_groups(secret),
     ), (400 if form.is_submitted() else 200)

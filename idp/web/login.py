@@ -81,4 +81,5 @@ def logout():
         return render_template("login/logged_out.html")
     if request.method == "POST":
         current_app.logger.info("logout without valid CSRF token refused")
+        return render_template("login/logout.html", form=form, expired=True), 400
     return render_template("login/logout.html", form=form)
