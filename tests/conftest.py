@@ -241,3 +241,18 @@ def invite(app):
             activation.invite(org, email, username, name)
 
     return make
+
+
+@pytest.fixture
+def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
+    """An activated parent of PO2806 and a confidential relying party."""
+    from tests.actors import Parent, RelyingParty
+
+    make_org()
+    registered = make_client()
+    invite()
+    parent = Parent(client, mailbox)
+    parent.activate()
+    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
+                      registered["redirect_uri"])
+    return parent, rp

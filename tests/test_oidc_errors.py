@@ -11,20 +11,8 @@ from idp import clock
 from idp.extensions import db
 from idp.models import AccessToken, RefreshToken
 from tests import pages
-from tests.actors import Parent, RelyingParty, pkce_pair
+from tests.actors import RelyingParty
 from tests.test_oidc_flow import sign_in_at
-
-
-@pytest.fixture
-def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
-    make_org()
-    registered = make_client()
-    invite()
-    parent = Parent(client, mailbox)
-    parent.activate()
-    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
-                      registered["redirect_uri"])
-    return parent, rp
 
 
 def issued_tokens(app) -> int:

@@ -2,23 +2,10 @@
 sign-in through an authorization request, tokens verified against the JWKS, userinfo,
 refresh rotation and revocation."""
 
-import pytest
 
 from idp import clock
 from tests import pages
 from tests.actors import Parent, RelyingParty
-
-
-@pytest.fixture
-def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
-    make_org()
-    registered = make_client()
-    invite()
-    parent = Parent(client, mailbox)
-    parent.activate()
-    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
-                      registered["redirect_uri"])
-    return parent, rp
 
 
 def sign_in_at(rp, parent, **auth_params):

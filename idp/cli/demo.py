@@ -79,5 +79,5 @@ def up(no_serve):
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--chdir", str(settings.PROJECT_ROOT),
         "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000",
-        "--access-logfile", "-", "wsgi:app",
+        "wsgi:app",  # no access log: activation links carry their token in the path
     ])

@@ -20,6 +20,27 @@ from idp.oauth import claims, tokens
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
+def _redeem(model, record, what: str):
+    """Consume a code or refresh token for exactly one caller; a loser revokes the grant."""
+    if not tokens.consume(model, record.id):
+        db.session.rollback()
+        tokens.revoke_grant(record.grant_id)
+        db.session.commit()
+        raise InvalidGrantError(f"The {what} has already been used.")
+    if not record.account.is_active:
+        raise InvalidGrantError("The account is not active.")
+    return record.account
+
+
+def _unused(record):
+    """The record, unless it was used before: then that is a replay and the grant is revoked."""
+    if record.used_at is None:
+        return record
+    tokens.revoke_grant(record.grant_id)
+    db.session.commit()
+    return None
+
+
 class S256CodeChallenge(CodeChallenge):
     """PKCE (RFC 7636) with S256 only, required of every client (RFC 9700 2.1.1)."""
 
@@ -77,26 +98,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         item = db.session.scalar(
             select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.token_hash(code))
         )
-        if item is None or item.client_id != client.client_id:
+        if item is None or item.client_id != client.client_id or _unused(item) is None:
             return None
-        if item.used_at is not None:
-            tokens.revoke_grant(item.grant_id)
-            db.session.commit()
-            return None
-        if item.expires_at <= clock.timestamp():
-            return None
-        return item
+        return item if item.expires_at > clock.timestamp() else None
 
     def authenticate_user(self, authorization_code):
-        if not tokens.consume(AuthorizationCode, authorization_code.id):
-            db.session.rollback()
-            tokens.revoke_grant(authorization_code.grant_id)
-            db.session.commit()
-            raise InvalidGrantError("The code has already been used.")
-        account = authorization_code.account
-        if not account.is_active:
-            raise InvalidGrantError("The account is not active.")
-        return account
+        return _redeem(AuthorizationCode, authorization_code, "code")
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to do: ``authenticate_user`` consumed the code already."""
@@ -143,26 +150,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         item = db.session.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token))
         )
-        if item is None:
-            return None
-        if item.used_at is not None:
-            tokens.revoke_grant(item.grant_id)
-            db.session.commit()
-            return None
-        if item.is_revoked() or item.is_expired():
+        if item is None or _unused(item) is None or item.is_revoked() or item.is_expired():
             return None
         return item
 
     def authenticate_user(self, refresh_token):
-        if not tokens.consume(RefreshToken, refresh_token.id):
-            db.session.rollback()
-            tokens.revoke_grant(refresh_token.grant_id)
-            db.session.commit()
-            raise InvalidGrantError("The refresh token has already been used.")
-        account = refresh_token.account
-        if not account.is_active:
-            raise InvalidGrantError("The account is not active.")
-        return account
+        return _redeem(RefreshToken, refresh_token, "refresh token")
 
     def revoke_old_credential(self, refresh_token):
         """Nothing to do: ``authenticate_user`` consumed the old refresh token already."""

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from idp import crypto
 from idp.extensions import db
-from idp.models import AccessToken, Grant, RefreshToken
+from idp.models import AccessToken, RefreshToken
 from idp.oauth import tokens
 from idp.oauth.bearer import verify_access_token
 from idp.oauth.grants import CLIENT_AUTH_METHODS
