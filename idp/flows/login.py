@@ -21,6 +21,9 @@ from idp.models import Account, Organisation
 log = logging.getLogger(__name__)
 
 FLOW_KEY = "loginflow:"
+#: Browser-session key naming the sid that signed in for a waiting authorization request, so
+#: that request's ``prompt=login`` / ``max_age`` is satisfied once, by that sign-in.
+FRESH_KEY = "fresh_sign_in"
 AMR_2FA, AMR_PASSWORD = ["pwd", "otp"], ["pwd"]
 # Authentication context classes (OIDC Core 2, acr): what the parent proved.
 ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"

@@ -1,6 +1,6 @@
 """The sign-in page (from a relying party's authorization request, or directly) and logout."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
 from idp import sessions
@@ -49,7 +49,8 @@ def login():
                 chosen, form.username.data, form.password.data, form.code.data or ""
             )
             if outcome.account is not None:
-                sessions.start(outcome.account, outcome.amr, outcome.acr)
+                signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
+                session[login_flow.FRESH_KEY] = signin.sid
                 db.session.commit()
                 return _after_sign_in(flow_id)
             db.session.rollback()

@@ -1,9 +1,10 @@
 """OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation."""
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+from authlib.oidc.core.errors import LoginRequiredError
+from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
 
-from idp import keys, sessions
+from idp import clock, keys, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -74,12 +75,27 @@ def authorize():
             return server.handle_error_response(None, error)
         current_app.logger.warning("authorization request refused: %s %s", error.error, error.description)
         return error_page(400, AUTHORIZATION_ERROR_PAGE)
-    if account is None:
+    if account is None or _reauthentication_required(signin):
+        if "none" in (request.args.get("prompt") or "").split():
+            error = LoginRequiredError(redirect_uri=grant.redirect_uri)
+            error.state = request.args.get("state")
+            return server.handle_error_response(None, error)
         flow_id = login_flow.start_flow(request.query_string.decode())
         return redirect(url_for("login.login", flow=flow_id))
     g.signin = signin
     sessions.add_client(signin, grant.client.client_id)
     return server.create_authorization_response(grant_user=account, grant=grant)
+
+
+def _reauthentication_required(signin) -> bool:
+    """OIDC Core 3.1.2.1: ``prompt=login`` and ``max_age`` demand a fresh sign-in, unless the
+    parent has just signed in for this very request (``login_flow.FRESH_KEY``)."""
+    if session.pop(login_flow.FRESH_KEY, None) == signin.sid:
+        return False
+    if "login" in (request.args.get("prompt") or "").split():
+        return True
+    max_age = request.args.get("max_age", "")
+    return max_age.isdigit() and clock.now() - signin.auth_time > int(max_age)
 
 
 @bp.post("/token")

@@ -1,0 +1,70 @@
+"""Single sign-on across relying parties, and the requests that demand a fresh sign-in
+(OIDC Core 3.1.2.1: prompt and max_age)."""
+
+import pytest
+
+from idp import clock
+from tests.actors import RelyingParty
+from tests.test_oidc_flow import sign_in_at
+
+
+@pytest.fixture
+def second_rp(world, make_client):
+    parent, rp = world
+    other = make_client(name="Zorgplan", redirect_uris=("https://zorgplan.test/cb",))
+    return RelyingParty(rp.http, other["client_id"], other["client_secret"],
+                        other["redirect_uri"])
+
+
+def tokens_for(rp, response):
+    tokens = rp.exchange(rp.callback_params(response)["code"]).get_json()
+    return rp.validate_id_token(tokens["id_token"])
+
+
+def test_second_client_gets_a_code_without_signing_in_again(world, second_rp):
+    parent, rp = world
+    first = rp.validate_id_token(rp.exchange(sign_in_at(rp, parent)["code"]).get_json()["id_token"])
+    clock.advance(60)
+    second = tokens_for(second_rp, parent.browser.get(second_rp.authorization_url()))
+    assert (second["sub"], second["sid"], second["auth_time"]) == (
+        first["sub"], first["sid"], first["auth_time"])
+
+
+@pytest.mark.parametrize("params", [{"prompt": "login"}, {"max_age": "0"}, {"max_age": "30"}],
+                         ids=["prompt-login", "max-age-0", "max-age-exceeded"])
+def test_fresh_sign_in_is_demanded_and_auth_time_moves(world, second_rp, params):
+    parent, rp = world
+    first = rp.validate_id_token(rp.exchange(sign_in_at(rp, parent)["code"]).get_json()["id_token"])
+    clock.advance(60)
+    start = parent.browser.get(second_rp.authorization_url(**params))
+    assert start.status_code == 302 and "/inloggen?flow=" in start.headers["Location"]
+    signed_in = parent.sign_in(start.headers["Location"])
+    claims = tokens_for(second_rp, parent.browser.get(signed_in.headers["Location"]))
+    assert claims["auth_time"] == first["auth_time"] + 60
+    # The fresh sign-in served that one request only: the next prompt=login asks again.
+    again = parent.browser.get(second_rp.authorization_url(prompt="login"))
+    assert "/inloggen?flow=" in again.headers["Location"]
+
+
+def test_max_age_not_exceeded_needs_no_sign_in(world, second_rp):
+    parent, rp = world
+    sign_in_at(rp, parent)
+    clock.advance(60)
+    response = parent.browser.get(second_rp.authorization_url(max_age="3600"))
+    assert "code" in second_rp.callback_params(response)
+
+
+def test_prompt_none_with_a_session_answers_at_once(world, second_rp):
+    parent, rp = world
+    sign_in_at(rp, parent)
+    response = parent.browser.get(second_rp.authorization_url(prompt="none"))
+    assert "code" in second_rp.callback_params(response)
+
+
+def test_prompt_none_when_a_fresh_sign_in_is_needed_is_login_required(world, second_rp):
+    parent, rp = world
+    sign_in_at(rp, parent)
+    clock.advance(60)
+    response = parent.browser.get(second_rp.authorization_url(prompt="none", max_age="10"))
+    answer = second_rp.callback_params(response)
+    assert answer["error"] == "login_required" and answer["state"] == second_rp.state
