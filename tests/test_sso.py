@@ -68,3 +68,11 @@ def test_prompt_none_when_a_fresh_sign_in_is_needed_is_login_required(world, sec
     response = parent.browser.get(second_rp.authorization_url(prompt="none", max_age="10"))
     answer = second_rp.callback_params(response)
     assert answer["error"] == "login_required" and answer["state"] == second_rp.state
+
+
+def test_an_earlier_sign_in_without_a_waiting_request_is_not_fresh(world, second_rp):
+    parent, rp = world
+    assert parent.sign_in().headers["Location"] == "/"  # straight at /inloggen, no RP waiting
+    clock.advance(60)
+    again = parent.browser.get(second_rp.authorization_url(prompt="login"))
+    assert "/inloggen?flow=" in again.headers["Location"]

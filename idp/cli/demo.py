@@ -19,9 +19,9 @@ from idp.cli.db import upgrade
 from idp.extensions import db
 from idp.flows import activation
 from idp.models import Account, Client, Organisation
+from idp.web.demo import DEMO_CLIENT
 
 DEMO_ORG = ("PO2806", "PPO Rotterdam")
-DEMO_CLIENT = "Demo dossier"
 DEMO_PARENT = {"username": "Yvonne.testouder", "email": "yvonne.testouder@example.org",
                "name": "Yvonne Testouder"}
 

@@ -32,8 +32,8 @@ def _redeem(model, record, what: str):
     return record.account
 
 
-def _unused(record):
-    """The record, unless it was used before: then that is a replay and the grant is revoked."""
+def _not_replayed(record):
+    """The record, or None if it was used before: a replay, so its grant is revoked now."""
     if record.used_at is None:
         return record
     tokens.revoke_grant(record.grant_id)
@@ -98,7 +98,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         item = db.session.scalar(
             select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.token_hash(code))
         )
-        if item is None or item.client_id != client.client_id or _unused(item) is None:
+        if item is None or item.client_id != client.client_id or _not_replayed(item) is None:
             return None
         return item if item.expires_at > clock.timestamp() else None
 
@@ -150,7 +150,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         item = db.session.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token))
         )
-        if item is None or _unused(item) is None or item.is_revoked() or item.is_expired():
+        if item is None or _not_replayed(item) is None or item.is_revoked() or item.is_expired():
             return None
         return item
 

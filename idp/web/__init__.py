@@ -5,10 +5,8 @@ from flask import has_request_context, session
 from idp import sessions
 from idp.extensions import csrf, db
 from idp.models import Account
-from idp.web.errors import error_page, init_errors
+from idp.web.errors import init_errors
 from idp.web.hardening import init_hardening
-
-__all__ = ["error_page", "init_web"]
 
 
 def init_web(app):

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from werkzeug.test import Client as WsgiClient
 
 from idp import clock, keys
-from idp.cli.demo import DEMO_CLIENT
 from idp.extensions import db
 from idp.models import Client
 from idp.web.errors import error_page
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
+DEMO_CLIENT = "Demo dossier"  # the client `idp demo up` registers for this page
 SESSION_KEY = "demo_rp"
 SCOPE = "openid profile email"
 

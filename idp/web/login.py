@@ -50,9 +50,8 @@ def login():
             )
             if outcome.account is not None:
                 signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
-                session[login_flow.FRESH_KEY] = signin.sid
                 db.session.commit()
-                return _after_sign_in(flow_id)
+                return _after_sign_in(flow_id, signin.sid)
             db.session.rollback()
             error = WRONG
     status = 400 if request.method == "POST" else 200
@@ -66,10 +65,11 @@ def login():
     ), status
 
 
-def _after_sign_in(flow_id: str | None):
+def _after_sign_in(flow_id: str | None, sid: str):
     flow = login_flow.finish_flow(flow_id) if flow_id else None
     if flow is None:
         return redirect(url_for("account.home"))
+    session[login_flow.FRESH_KEY] = sid  # this sign-in answers the waiting request's prompt/max_age
     return redirect(url_for("oauth.authorize") + "?" + flow["query"])
 
 
