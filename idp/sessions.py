@@ -1,26 +1,45 @@
 """The sign-in session: created at sign-in, kept alive by use, ended by logout or expiry.
 
 A session ends ``IDP_SESSION_IDLE_TTL`` seconds after its last use, and in any case
-``IDP_SESSION_MAX_TTL`` seconds after sign-in. It is a record in the store under its ``sid``
-(the ``sid`` claim of ID tokens); the browser session only points at it.
+``IDP_SESSION_MAX_TTL`` seconds after sign-in. Use is: a request of the parent's browser to us,
+an authorization request with the session, and a refresh of a token bound to it.
+
+It is a record in the store under its ``sid`` (the ``sid`` claim of ID tokens); the browser
+session only points at it. The schedule ``EXPIRY`` holds every session's current expiry time,
+so the worker (``sweep_expired``) ends sessions on time even when nobody comes back. Ending a
+session, for whatever reason, happens in ``end``: it takes the record with one atomic GETDEL, so
+exactly one caller revokes the refresh tokens bound to it and sends the back-channel logouts.
 """
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 
-from flask import current_app, session
+from flask import current_app, g, session
 
-from idp import clock, crypto
-from idp.extensions import store
+from idp import backchannel, clock, crypto
+from idp.extensions import db, store
+from idp.oauth import tokens
+
+log = logging.getLogger(__name__)
 
 KEY = "signin:"
+EXPIRY = "signin-expiry"
+BY_ACCOUNT = "signin-account:"
 BROWSER_KEY = "signin_sid"
+#: How long an ended-by-time record stays readable for the sweeper if no worker runs at all.
+RECORD_GRACE = 3600
+#: How long a worker may hold an expired session before another worker may take it over.
+SWEEP_LEASE = 60
+
+LOGOUT, IDLE, MAX_AGE, ADMIN, NEW_SIGN_IN = "logout", "idle", "max_age", "admin", "new_sign_in"
 
 
 @dataclass
 class SignInSession:
     sid: str
     account_id: int
+    subject: str
     organisation_code: str
     auth_time: int
     amr: list[str]
@@ -38,36 +57,61 @@ class SignInSession:
     def is_live(self) -> bool:
         return clock.now() < self.expires_at()
 
+    def end_reason(self) -> str:
+        max_end = self.auth_time + current_app.config["IDP_SESSION_MAX_TTL"]
+        return MAX_AGE if clock.now() >= max_end else IDLE
+
 
 def _save(signin: SignInSession) -> None:
-    ttl = max(1, int(signin.expires_at() - clock.now()) + 1)
+    expires_at = signin.expires_at()
+    ttl = max(1, int(expires_at - clock.now()) + RECORD_GRACE)
     store().set(KEY + signin.sid, json.dumps(asdict(signin)), ttl)
+    store().schedule(EXPIRY, signin.sid, expires_at)
+    store().schedule(BY_ACCOUNT + str(signin.account_id), signin.sid, expires_at)
+
+
+def _read(sid: str) -> SignInSession | None:
+    raw = store().get(KEY + sid)
+    return SignInSession(**json.loads(raw)) if raw else None
 
 
 def load(sid: str | None) -> SignInSession | None:
-    """The live session with this sid, or None (expired sessions are removed)."""
-    if not sid:
+    """The live session with this sid, or None (a session found expired is ended now)."""
+    if not sid or len(sid) > 64:
         return None
-    raw = store().get(KEY + sid)
-    if raw is None:
+    signin = _read(sid)
+    if signin is None:
         return None
-    signin = SignInSession(**json.loads(raw))
     if not signin.is_live():
-        end(sid)
+        end(sid, signin.end_reason())
         return None
     return signin
+
+
+def grant_is_live(grant) -> bool:
+    """Tokens of this grant may be used: not revoked, and its session lives (unless offline)."""
+    if grant.revoked_at is not None:
+        return False
+    return grant.offline or load(grant.sid) is not None
+
+
+def touch(signin: SignInSession) -> None:
+    """Count a use: the idle timer starts again (the absolute lifetime does not move)."""
+    signin.last_seen = clock.now()
+    _save(signin)
 
 
 def start(account, amr: list[str], acr: str) -> SignInSession:
     """A fresh session for ``account``; the browser session gets a new id too."""
     previous = session.get(BROWSER_KEY)
     if previous:
-        end(previous)
+        end(previous, NEW_SIGN_IN)
     session.regenerate()
     now = clock.now()
     signin = SignInSession(
         sid=crypto.new_token(24),
         account_id=account.id,
+        subject=account.subject,
         organisation_code=account.organisation.code,
         auth_time=int(now),
         amr=amr,
@@ -76,18 +120,20 @@ def start(account, amr: list[str], acr: str) -> SignInSession:
     )
     _save(signin)
     session[BROWSER_KEY] = signin.sid
+    g.signin = signin
     return signin
 
 
 def current() -> SignInSession | None:
-    """The browser's live sign-in session, marked as used just now."""
-    signin = load(session.get(BROWSER_KEY))
-    if signin is None:
-        session.pop(BROWSER_KEY, None)
-        return None
-    signin.last_seen = clock.now()
-    _save(signin)
-    return signin
+    """The browser's live sign-in session, marked as used just now (once per request)."""
+    if "signin" not in g:
+        signin = load(session.get(BROWSER_KEY))
+        if signin is None:
+            session.pop(BROWSER_KEY, None)
+        else:
+            touch(signin)
+        g.signin = signin
+    return g.signin
 
 
 def add_client(signin: SignInSession, client_id: str) -> None:
@@ -96,11 +142,45 @@ def add_client(signin: SignInSession, client_id: str) -> None:
         _save(signin)
 
 
-def end(sid: str) -> None:
-    store().delete(KEY + sid)
+def end(sid: str, reason: str) -> bool:
+    """End the session: its bound refresh tokens stop working and every client that took part
+    hears of it by back-channel logout. True for the one caller that ended it."""
+    raw = store().getdel(KEY + sid)
+    store().unschedule(EXPIRY, sid)
+    if raw is None:
+        return False
+    signin = SignInSession(**json.loads(raw))
+    store().unschedule(BY_ACCOUNT + str(signin.account_id), sid)
+    tokens.revoke_session_grants(sid)
+    backchannel.enqueue(signin.subject, sid, signin.clients)
+    db.session.commit()
+    log.info("session ended: account %s, reason %s", signin.account_id, reason)
+    return True
 
 
 def end_current() -> None:
     sid = session.pop(BROWSER_KEY, None)
+    g.signin = None
     if sid:
-        end(sid)
+        end(sid, LOGOUT)
+
+
+def end_all_for(account_id: int, reason: str = ADMIN) -> int:
+    """End every session of one account (the helpdesk, a password change); returns how many."""
+    sids = store().scheduled(BY_ACCOUNT + str(account_id))
+    return sum(end(sid, reason) for sid in sids)
+
+
+def sweep_expired(limit: int = 500) -> int:
+    """End the sessions whose time is up; the worker calls this every few seconds."""
+    ended = 0
+    for sid in store().claim_due(EXPIRY, clock.now(), SWEEP_LEASE, limit):
+        signin = _read(sid)
+        if signin is None:
+            store().unschedule(EXPIRY, sid)
+        elif signin.is_live():  # used again in the meantime: back on its new expiry time
+            store().schedule(EXPIRY, sid, signin.expires_at())
+        else:
+            ended += end(sid, signin.end_reason())
+    return ended
+

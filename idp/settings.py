@@ -85,6 +85,23 @@ SETTINGS: dict[str, Setting] = {
     "IDP_REFRESH_TOKEN_TTL": Setting(
         12 * 3600, "Lifetime of a refresh token; each use rotates it and restarts this clock."
     ),
+    "IDP_LOGOUT_TOKEN_TTL": Setting(120, "Lifetime of a back-channel logout token."),
+    # --- ending sessions: the worker and back-channel logout --------------------------------
+    "IDP_WORKER": Setting(
+        "auto",
+        "Where the worker runs that ends expired sessions and delivers back-channel logouts: "
+        "`thread` (inside each app process), `off` (a separate `idp worker` process runs it), "
+        "or `auto` (`thread` with the in-process store, `off` with Redis).",
+    ),
+    "IDP_WORKER_INTERVAL": Setting(5, "Seconds between two rounds of the worker."),
+    "IDP_BACKCHANNEL_TIMEOUT": Setting(
+        5, "Seconds to wait for a relying party's back-channel logout endpoint."
+    ),
+    "IDP_BACKCHANNEL_RETRY_FOR": Setting(
+        900,
+        "How long a failed back-channel logout is retried (with growing pauses: 5 s, 10 s, "
+        "20 s, ... at most 5 minutes) before it is given up and logged.",
+    ),
     # --- password hashing (argon2id; OWASP minimum m=19 MiB, t=2, p=1) ----------------------
     "IDP_ARGON2_TIME_COST": Setting(2, "argon2id iterations."),
     "IDP_ARGON2_MEMORY_KIB": Setting(19 * 1024, "argon2id memory in KiB."),

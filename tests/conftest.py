@@ -220,12 +220,14 @@ def make_org(app):
 @pytest.fixture
 def make_client(app):
     def make(name="Dossier", redirect_uris=("https://dossier.test/callback",), public=False,
-             alg="RS256", auth_method="client_secret_basic"):
+             alg="RS256", auth_method="client_secret_basic", post_logout_uris=(),
+             backchannel_logout_uri=None, allow_offline_access=False):
         with app.app_context():
-            client, secret = register(name, list(redirect_uris), [], public=public, alg=alg)
-            if not public:
-                client.token_endpoint_auth_method = auth_method
-                db.session.commit()
+            client, secret = register(
+                name, list(redirect_uris), list(post_logout_uris), public=public, alg=alg,
+                auth_method=auth_method, backchannel_logout_uri=backchannel_logout_uri,
+                allow_offline_access=allow_offline_access,
+            )
             return {"client_id": client.client_id, "client_secret": secret,
                     "redirect_uri": redirect_uris[0]}
 

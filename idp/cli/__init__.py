@@ -5,10 +5,11 @@ from flask.cli import FlaskGroup
 
 
 def init_cli(app):
-    from idp.cli import client, db, demo, keys, org, parent
+    from idp.cli import client, db, demo, keys, org, parent, worker
 
     for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group):
         app.cli.add_command(group)
+    app.cli.add_command(worker.command)
 
 
 def _create_app():

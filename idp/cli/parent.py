@@ -2,9 +2,13 @@
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from idp import sessions
 from idp.cli.org import find as find_org
+from idp.extensions import db
 from idp.flows import activation
+from idp.models import Account
 
 
 @click.group("parent")
@@ -28,3 +32,20 @@ def invite(org_code, email, username, name):
     except activation.InvitationError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Invited {account.username} ({org_code}); the welcome e-mail went to {account.email}.")
+
+
+@group.command("logout")
+@click.option("--org", "org_code", required=True, help="Organisation code, e.g. PO2806.")
+@click.argument("username")
+@with_appcontext
+def logout(org_code, username):
+    """End every sign-in session of this parent now (relying parties hear of it by
+    back-channel logout; refresh tokens bound to the sessions stop working)."""
+    org = find_org(org_code)
+    account = db.session.scalar(
+        select(Account).where(Account.organisation_id == org.id, Account.username == username)
+    )
+    if account is None:
+        raise click.ClickException(f"No parent {username!r} in {org_code} (usernames are case-sensitive).")
+    ended = sessions.end_all_for(account.id, sessions.ADMIN)
+    click.echo(f"Ended {ended} session(s) of {username} ({org_code}).")

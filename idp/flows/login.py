@@ -9,6 +9,7 @@ store (id, the request, expiry), so the parent can come back to the request afte
 import json
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from flask import current_app
 from sqlalchemy import select
@@ -67,6 +68,12 @@ def start_flow(query_string: str) -> str:
     record = {"query": query_string, "created_at": clock.now()}
     store().set(FLOW_KEY + flow_id, json.dumps(record), current_app.config["IDP_LOGIN_FLOW_TTL"])
     return flow_id
+
+
+def login_hint(flow: dict) -> str | None:
+    """OIDC Core 3.1.2.1 ``login_hint``: the username the relying party expects, if any."""
+    hint = parse_qs(flow["query"]).get("login_hint", [""])[0].strip()
+    return hint if 0 < len(hint) <= 100 else None
 
 
 def load_flow(flow_id: str | None) -> dict | None:

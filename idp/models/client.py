@@ -22,6 +22,8 @@ class Client(db.Model):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(String(500), default="openid profile email")
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    #: Back-Channel Logout 1.0: where we POST a logout token when a session it took part in ends.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[int] = mapped_column(Integer)
 
     grant_types = ("authorization_code", "refresh_token")
@@ -60,7 +62,8 @@ class Client(db.Model):
     def check_endpoint_auth_method(self, method, endpoint):
         if endpoint == "token":
             return method == self.token_endpoint_auth_method
-        # revocation (and later introspection): public clients identify with client_id alone.
+        # revocation: public clients identify with client_id alone; introspection is not
+        # offered to them at all (its endpoint accepts no "none").
         if self.is_public:
             return method == "none"
         return method in ("client_secret_basic", "client_secret_post")

@@ -1,7 +1,8 @@
 """Bearer access tokens we receive (RFC 6750) at our own resource endpoints, i.e. userinfo.
 
 The token must be a JWT we signed: verified against our published keys with an explicit
-algorithm list, ``typ: at+jwt``, our issuer, not expired, and neither it nor its grant revoked.
+algorithm list, ``typ: at+jwt``, our issuer, not expired, neither it nor its grant revoked, and
+the sign-in session it is bound to still live.
 """
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -10,7 +11,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
 
-from idp import clock, keys
+from idp import clock, keys, sessions
 from idp.extensions import db
 from idp.models import AccessToken, Account, Client, Grant
 
@@ -39,6 +40,16 @@ class VerifiedAccessToken:
         return db.session.scalar(select(Account).where(Account.subject == self.claims["sub"]))
 
 
+def is_live(claims: dict) -> bool:
+    """The access token was recorded, is not revoked, and its grant (and session) lives."""
+    row = db.session.execute(
+        select(AccessToken.revoked_at, Grant)
+        .join(Grant, Grant.id == AccessToken.grant_id)
+        .where(AccessToken.jti == claims["jti"])
+    ).first()
+    return row is not None and row[0] is None and sessions.grant_is_live(row[1])
+
+
 def verify_access_token(token_string: str) -> dict | None:
     """The claims of a valid access token we issued, or None."""
     try:
@@ -60,10 +71,4 @@ class AccessTokenValidator(BearerTokenValidator):
         claims = verify_access_token(token_string)
         if claims is None:
             return None
-        revoked = db.session.execute(
-            select(AccessToken.revoked_at, Grant.revoked_at)
-            .join(Grant, Grant.id == AccessToken.grant_id)
-            .where(AccessToken.jti == claims["jti"])
-        ).first()
-        is_revoked = revoked is None or revoked[0] is not None or revoked[1] is not None
-        return VerifiedAccessToken(claims, is_revoked)
+        return VerifiedAccessToken(claims, revoked=not is_live(claims))

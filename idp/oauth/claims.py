@@ -8,7 +8,9 @@ SCOPE_CLAIMS = {
     "profile": ("preferred_username", "name"),
     "email": ("email", "email_verified"),
 }
-SCOPES_SUPPORTED = ("openid", "profile", "email")
+#: offline_access (OIDC Core 11): refresh tokens that outlive the sign-in session; only for
+#: clients registered with ``--allow-offline-access``.
+SCOPES_SUPPORTED = ("openid", "profile", "email", "offline_access")
 
 
 def user_info(account, scope: str) -> UserInfo:

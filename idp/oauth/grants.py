@@ -1,18 +1,23 @@
 """The grants, as Authlib storage hooks only: authorization code (+ PKCE, + OpenID Connect)
 and refresh token (with rotation and reuse detection).
 
+Refresh tokens are bound to the sign-in session (unless the client was granted
+``offline_access``): a refresh works only while the session lives, and counts as its use.
+
 Single use is enforced by ``tokens.consume`` (a conditional UPDATE) in ``authenticate_user``,
 which Authlib calls after every other check and before any token is made; a code or refresh
 token that is presented again revokes its whole grant (RFC 6749 4.1.2, RFC 9700 4.14.2).
 """
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
+from authlib.oidc.core.grants.code import OpenIDToken
 from flask import current_app, g
 from sqlalchemy import select
 
-from idp import clock, crypto, keys
+from idp import clock, crypto, keys, sessions
 from idp.extensions import db
 from idp.models import AuthorizationCode, Grant, RefreshToken
 from idp.oauth import claims, tokens
@@ -68,6 +73,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             client_id=request.client.client_id,
             account_id=signin.account_id,
             sid=signin.sid,
+            offline="offline_access" in request.scope.split(),
             created_at=now,
         )
         db.session.add(grant)
@@ -109,13 +115,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Nothing to do: ``authenticate_user`` consumed the code already."""
 
 
-class OpenIDCode(_OpenIDCode):
-    """OpenID Connect on the code grant (OIDC Core 3.1): the ID token."""
-
-    def exists_nonce(self, nonce, request):
-        # Nonces are checked by the relying party against its own session (OIDC Core 3.1.3.7);
-        # the code's single use already stops replay of a whole response.
-        return False
+class _IdTokens:
+    """How our ID tokens are made, for the code grant and for refresh (OIDC Core 2, 12.2)."""
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg
@@ -128,30 +129,59 @@ class OpenIDCode(_OpenIDCode):
         return {"typ": "JWT", "alg": client.id_token_signed_response_alg, "kid": key.kid}
 
     def get_compatible_claims(self, request):
-        """The ID token's own claims (OIDC Core 2); auth_time, nonce, amr, acr come from the code."""
+        """The ID token's own claims; auth_time, nonce, amr, acr come from the code, or on
+        refresh from the refresh token: the time of the original sign-in (OIDC Core 12.2)."""
+        origin = request.authorization_code or request.refresh_token
         now = clock.timestamp()
-        return {
+        claims = {
             "iss": current_app.config["IDP_ISSUER"],
             "aud": [request.client.client_id],
             "iat": now,
             "exp": now + current_app.config["IDP_ID_TOKEN_TTL"],
-            "sid": request.authorization_code.sid,
+            "sid": origin.sid,
         }
+        if request.authorization_code is None:
+            claims.update(auth_time=origin.auth_time, amr=origin.amr, acr=origin.acr)
+        return claims
 
     def generate_user_info(self, user, scope):
         return claims.user_info(user, scope)
+
+
+class OpenIDCode(_IdTokens, _OpenIDCode):
+    """OpenID Connect on the code grant (OIDC Core 3.1): the ID token."""
+
+    def exists_nonce(self, nonce, request):
+        # Nonces are checked by the relying party against its own session (OIDC Core 3.1.3.7);
+        # the code's single use already stops replay of a whole response.
+        return False
+
+
+class OpenIDRefresh(_IdTokens, OpenIDToken):
+    """OpenID Connect on the refresh grant (OIDC Core 12.2): a new ID token, same sign-in."""
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    @hooked  # so OpenIDRefresh can add the ID token, as OpenIDCode does on the code grant
+    def create_token_response(self):
+        return super().create_token_response()
+
     def authenticate_refresh_token(self, refresh_token):
         item = db.session.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token))
         )
-        if item is None or _not_replayed(item) is None or item.is_revoked() or item.is_expired():
+        if item is None or _not_replayed(item) is None or item.is_expired():
             return None
+        if item.grant.revoked_at is not None:
+            return None
+        if not item.grant.offline:
+            signin = sessions.load(item.sid)
+            if signin is None:  # the session ended or has just expired
+                return None
+            sessions.touch(signin)  # a refresh is the parent's activity
         return item
 
     def authenticate_user(self, refresh_token):

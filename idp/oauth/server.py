@@ -11,7 +11,14 @@ from idp.extensions import db
 from idp.models import Client
 from idp.oauth import claims, tokens
 from idp.oauth.bearer import AccessTokenValidator
-from idp.oauth.grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
+from idp.oauth.grants import (
+    AuthorizationCodeGrant,
+    OpenIDCode,
+    OpenIDRefresh,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
+from idp.oauth.introspection import IntrospectionEndpoint
 from idp.oauth.revocation import RevocationEndpoint
 
 
@@ -42,7 +49,8 @@ def init_oauth(app):
     server.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
     )
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
     server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
     resource_protector.register_token_validator(AccessTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))

@@ -85,6 +85,15 @@ def revoke_grant(grant_id: int) -> None:
     )
 
 
+def revoke_session_grants(sid: str) -> None:
+    """The sign-in session ``sid`` ended: revoke every grant bound to it; the caller commits."""
+    db.session.execute(
+        update(Grant)
+        .where(Grant.sid == sid, Grant.offline.is_(False), Grant.revoked_at.is_(None))
+        .values(revoked_at=clock.timestamp())
+    )
+
+
 def consume(model, record_id: int) -> bool:
     """Mark a single-use record used; True for exactly one caller, however many race."""
     result = db.session.execute(

@@ -1,18 +1,18 @@
 """Blueprints: thin URL tables that call the flows and the OAuth server."""
 
-from flask import has_request_context, session
+from flask import g, request
 
 from idp import sessions
 from idp.extensions import csrf, db
 from idp.models import Account
-from idp.web.errors import init_errors
+from idp.web.errors import API_PATHS, init_errors
 from idp.web.hardening import init_hardening
 
 
 def init_web(app):
-    from idp.web import account, activation, login, oauth
+    from idp.web import account, activation, end_session, login, oauth
 
-    for module in (oauth, activation, login, account):
+    for module in (oauth, end_session, activation, login, account):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
@@ -23,9 +23,15 @@ def init_web(app):
 
         app.register_blueprint(demo.bp)
 
+    @app.before_request
+    def count_parent_activity():
+        """Any request of the parent's browser keeps the sign-in session alive."""
+        if request.endpoint != "static" and not request.path.startswith(API_PATHS):
+            sessions.current()
+
     @app.context_processor
     def page_context():
-        signin = sessions.load(session.get(sessions.BROWSER_KEY)) if has_request_context() else None
+        signin = g.get("signin")
         return {
             "brand": app.config["IDP_BRAND"],
             "helpdesk_url": app.config["IDP_HELPDESK_URL"],

@@ -7,6 +7,7 @@ from idp import sessions
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Organisation
+from idp.web import end_session
 from idp.web.forms import ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
@@ -27,7 +28,8 @@ def _organisations():
 @bp.route("/inloggen", methods=["GET", "POST"])
 def login():
     flow_id = request.args.get("flow")
-    if flow_id and login_flow.load_flow(flow_id) is None:
+    flow = login_flow.load_flow(flow_id) if flow_id else None
+    if flow_id and flow is None:
         return render_template("login/expired.html", message=FLOW_EXPIRED), 400
     organisations = _organisations()
     by_code = {org.code: org for org in organisations}
@@ -37,6 +39,8 @@ def login():
     ]
     if request.method == "GET" and len(organisations) == 1:
         form.organisation.data = organisations[0].code
+    if request.method == "GET" and flow:
+        form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
     error = None
     if form.validate_on_submit():
@@ -79,8 +83,10 @@ def logout():
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         sessions.end_current()
-        return render_template("login/logged_out.html")
+        return_to = session.pop(end_session.RETURN_KEY, None)  # set by a relying party's request
+        return redirect(return_to) if return_to else render_template("login/logged_out.html")
     if request.method == "POST":
         current_app.logger.info("logout without valid CSRF token refused")
         return render_template("login/logout.html", form=form, expired=True), 400
+    session.pop(end_session.RETURN_KEY, None)  # the person icon: stay here after logout
     return render_template("login/logout.html", form=form)

@@ -1,8 +1,9 @@
-"""OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation."""
+"""OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation,
+introspection. (Logout is in ``end_session``.)"""
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 
 from idp import clock, keys, sessions
 from idp.extensions import csrf, db
@@ -10,6 +11,7 @@ from idp.flows import login as login_flow
 from idp.models import Account
 from idp.oauth import claims
 from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.introspection import AUTH_METHODS as INTROSPECTION_AUTH_METHODS
 from idp.oauth.server import server
 from idp.web.errors import error_page
 
@@ -32,6 +34,8 @@ def discovery():
         userinfo_endpoint=f"{issuer}/userinfo",
         jwks_uri=f"{issuer}/jwks",
         revocation_endpoint=f"{issuer}/revoke",
+        introspection_endpoint=f"{issuer}/introspect",
+        end_session_endpoint=f"{issuer}/end_session",
         scopes_supported=list(claims.SCOPES_SUPPORTED),
         response_types_supported=["code"],
         response_modes_supported=["query"],
@@ -40,6 +44,10 @@ def discovery():
         id_token_signing_alg_values_supported=list(keys.SUPPORTED_ALGS),
         token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported=INTROSPECTION_AUTH_METHODS,
+        backchannel_logout_supported=True,
+        backchannel_logout_session_supported=True,
+        frontchannel_logout_supported=False,
         code_challenge_methods_supported=["S256"],
         claims_supported=[
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "org",
@@ -82,7 +90,6 @@ def authorize():
             return server.handle_error_response(None, error)
         flow_id = login_flow.start_flow(request.query_string.decode())
         return redirect(url_for("login.login", flow=flow_id))
-    g.signin = signin
     sessions.add_client(signin, grant.client.client_id)
     return server.create_authorization_response(grant_user=account, grant=grant)
 
@@ -114,3 +121,9 @@ def userinfo():
 @csrf.exempt
 def revoke():
     return server.create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect():
+    return server.create_endpoint_response("introspection")
