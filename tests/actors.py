@@ -89,6 +89,12 @@ class Parent:
         return self.browser.post(login_url, data=fields)
 
 
+    def log_out(self):
+        """The person icon top right, then "Uitloggen"."""
+        page = self.browser.get("/uitloggen")
+        return self.browser.post("/uitloggen", data=pages.form_fields(page.get_data(as_text=True)))
+
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
@@ -159,6 +165,25 @@ class RelyingParty:
     def userinfo(self, access_token):
         return self.http.get(self.config["userinfo_endpoint"],
                              headers={"Authorization": f"Bearer {access_token}"})
+
+    def introspect(self, token, hint=None):
+        data = {"token": token}
+        if hint:
+            data["token_type_hint"] = hint
+        return self._post_token_endpoint(self.config["introspection_endpoint"], data)
+
+    def end_session_url(self, **params) -> str:
+        return f"{self.config['end_session_endpoint']}?{urlencode(params)}"
+
+    def verify_logout_token(self, token: str) -> dict:
+        """Back-Channel Logout 1.0 section 2.6, as a relying party checks it."""
+        claims = self.verify(token, "logout+jwt").claims
+        assert claims["iss"] == self.issuer
+        assert claims["aud"] in (self.client_id, [self.client_id])
+        assert claims["iat"] <= clock.timestamp() < claims["exp"]
+        assert claims["events"] == {"http://schemas.openid.net/event/backchannel-logout": {}}
+        assert "nonce" not in claims and claims["jti"] and claims["sid"] and claims["sub"]
+        return claims
 
     def verify(self, token: str, typ: str):
         """Verify a JWT against the published JWKS with an explicit algorithm list."""

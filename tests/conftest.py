@@ -246,6 +246,16 @@ def invite(app):
 
 
 @pytest.fixture
+def logout_receiver():
+    """A relying party's back-channel logout endpoint (a real HTTP server)."""
+    from tests.receiver import LogoutReceiver
+
+    receiver = LogoutReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
 def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
     """An activated parent of PO2806 and a confidential relying party."""
     from tests.actors import Parent, RelyingParty

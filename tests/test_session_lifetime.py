@@ -1,0 +1,132 @@
+"""How long a sign-in session lives, what keeps it alive, and what its end does to the tokens a
+relying party holds (idle and absolute expiry, refresh as activity, bound refresh tokens,
+offline_access, ID tokens on refresh)."""
+
+import pytest
+
+from idp import clock
+from tests.actors import RelyingParty
+from tests.test_oidc_flow import sign_in_at
+
+IDLE, MAX = 600, 12 * 3600
+
+
+@pytest.fixture
+def signed_in(world):
+    """The parent signed in at the dossier; the dossier holds fresh tokens."""
+    parent, rp = world
+    tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+    return parent, rp, tokens
+
+
+def still_signed_in(parent) -> bool:
+    return parent.browser.get("/").status_code == 200
+
+
+def test_refresh_gives_a_new_id_token_with_the_original_sign_in(signed_in):
+    parent, rp, tokens = signed_in
+    first = rp.validate_id_token(tokens["id_token"])
+    clock.advance(240)
+    refreshed = rp.refresh(tokens["refresh_token"]).get_json()
+    rp.nonce = None  # OIDC Core 12.2: no nonce on refresh
+    claims = rp.verify(refreshed["id_token"], "JWT").claims
+    assert claims["iat"] == first["iat"] + 240
+    for name in ("sub", "sid", "auth_time", "amr", "acr", "iss", "aud", "org"):
+        assert claims[name] == first[name], name
+    assert "nonce" not in claims
+
+
+@pytest.mark.parametrize("idle, works", [(IDLE - 1, True), (IDLE + 1, False)],
+                         ids=["9:59", "10:01"])
+def test_refresh_works_until_ten_minutes_without_use(signed_in, idle, works):
+    parent, rp, tokens = signed_in
+    clock.advance(idle)
+    response = rp.refresh(tokens["refresh_token"])
+    if works:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+        assert not still_signed_in(parent)
+
+
+def test_refreshing_counts_as_use_and_keeps_the_session_alive(signed_in):
+    parent, rp, tokens = signed_in
+    refresh_token = tokens["refresh_token"]
+    for _ in range(3):  # 27 minutes in all, never 10 minutes unused
+        clock.advance(IDLE - 60)
+        response = rp.refresh(refresh_token)
+        assert response.status_code == 200
+        refresh_token = response.get_json()["refresh_token"]
+    assert still_signed_in(parent)
+
+
+@pytest.mark.parametrize("use", ["page", "authorization request"])
+def test_a_request_of_the_parents_browser_counts_as_use(signed_in, use):
+    parent, rp, tokens = signed_in
+    clock.advance(IDLE - 60)
+    if use == "page":
+        assert parent.browser.get("/inloggen").status_code == 200
+    else:
+        assert "code" in rp.callback_params(parent.browser.get(rp.authorization_url(prompt="none")))
+    clock.advance(IDLE - 60)  # 18 minutes after sign-in, 9 after the last use
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_the_session_ends_twelve_hours_after_sign_in_however_much_it_is_used(signed_in):
+    parent, rp, tokens = signed_in
+    first = rp.validate_id_token(tokens["id_token"])
+    refresh_token = tokens["refresh_token"]
+    rp.nonce = None
+    while clock.timestamp() + IDLE - 60 < first["auth_time"] + MAX:
+        clock.advance(IDLE - 60)
+        response = rp.refresh(refresh_token).get_json()
+        refresh_token = response["refresh_token"]
+        assert rp.verify(response["id_token"], "JWT").claims["auth_time"] == first["auth_time"]
+    clock.freeze(first["auth_time"] + MAX)
+    response = rp.refresh(refresh_token)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert not still_signed_in(parent)
+
+
+def test_after_logout_the_relying_partys_tokens_stop_working_at_once(signed_in):
+    parent, rp, tokens = signed_in
+    parent.log_out()
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_signing_in_again_in_the_same_browser_ends_the_old_session(signed_in):
+    parent, rp, tokens = signed_in
+    clock.advance(30)
+    assert parent.sign_in().status_code == 302
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+# --- offline_access -----------------------------------------------------------------------------
+@pytest.fixture
+def offline_rp(world, make_client):
+    parent, rp = world
+    made = make_client(name="Rapportage", redirect_uris=("https://rapport.test/cb",),
+                       allow_offline_access=True)
+    return RelyingParty(rp.http, made["client_id"], made["client_secret"], made["redirect_uri"])
+
+
+def test_offline_access_refresh_tokens_outlive_the_session(world, offline_rp):
+    parent, _ = world
+    params = sign_in_at(offline_rp, parent, scope="openid offline_access")
+    tokens = offline_rp.exchange(params["code"]).get_json()
+    assert "offline_access" in tokens["scope"].split()
+    parent.log_out()
+    clock.advance(IDLE * 3)
+    response = offline_rp.refresh(tokens["refresh_token"])
+    assert response.status_code == 200, response.get_json()
+    assert not still_signed_in(parent)  # an offline refresh is not the parent's activity
+
+
+def test_offline_access_is_dropped_for_a_client_not_allowed_it(signed_in):
+    parent, rp, _ = signed_in
+    tokens = rp.exchange(rp.callback_params(
+        parent.browser.get(rp.authorization_url(scope="openid offline_access")))["code"]).get_json()
+    assert tokens["scope"] == "openid"
+    parent.log_out()
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
