@@ -94,6 +94,13 @@ def test_parent_clicks_through_the_demo(demo):
     again = browser.get(back.headers["Location"])
     assert again.status_code == 400 and "niet bekend" in text_of(again)
 
+    # Logging out through the dossier ends the session here and comes back to the demo.
+    logout = html.unescape(page.get_data(as_text=True).split('class="button" href="')[1].split('"')[0])
+    assert logout.startswith(f"{ISSUER}/end_session?id_token_hint=")
+    returned = browser.get(logout)
+    assert returned.headers["Location"].startswith(f"{ISSUER}/demo/?state=")
+    assert browser.get("/").status_code == 302  # signed out: back to the sign-in page
+
 
 def test_state_mismatch_is_refused(demo):
     app, browser, parent = demo

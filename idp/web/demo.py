@@ -107,7 +107,16 @@ def callback():
                      headers={"Authorization": f"Bearer {tokens['access_token']}"})
     return render_template("demo/callback.html", claims=claims,
                            userinfo=json.dumps(userinfo.get_json(silent=True), indent=2,
-                                               ensure_ascii=False))
+                                               ensure_ascii=False),
+                           logout_url=_logout_url(tokens["id_token"]))
+
+
+def _logout_url(id_token: str) -> str:
+    """RP-initiated logout: back to the demo's home page afterwards (registered by seed())."""
+    issuer = current_app.config["IDP_ISSUER"]
+    params = {"id_token_hint": id_token, "post_logout_redirect_uri": f"{issuer}/demo/",
+              "state": secrets.token_urlsafe(8)}
+    return f"{issuer}/end_session?{urlencode(params)}"
 
 
 def _call(method: str, path: str, **kwargs):

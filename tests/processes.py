@@ -1,0 +1,74 @@
+"""Real service processes for multi-process tests: gunicorn with several workers, and the
+worker, sharing the test's PostgreSQL database and Redis prefix, as replicas behind a load
+balancer would."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from idp.settings import PROJECT_ROOT
+
+SHARED_SETTINGS = (
+    "IDP_DATABASE_URL", "IDP_REDIS_URL", "IDP_REDIS_PREFIX", "IDP_SECRET_KEY",
+    "IDP_KEY_ENCRYPTION_KEY", "IDP_BRAND",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(app, folder: Path, **settings) -> dict:
+    """The test app's shared settings (same database, Redis prefix, keys) plus ``settings``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IDP_")}
+    env.update({key: str(app.config[key]) for key in SHARED_SETTINGS})
+    env.update(IDP_INSTANCE_DIR=str(folder / "instance"), IDP_KEYS_DIR=str(folder / "keys"),
+               IDP_LOG_LEVEL="INFO", IDP_WORKER="off")
+    env.update({key: str(value) for key, value in settings.items()})
+    return env
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict, log: Path):
+        self.log = log
+        self._log_file = open(log, "wb")
+        self.popen = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, stdout=self._log_file,
+                                      stderr=subprocess.STDOUT)
+
+    def stop(self):
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+        self._log_file.close()
+
+
+class WebProcess(Process):
+    """``gunicorn wsgi:app`` with two workers on a free loopback port."""
+
+    def __init__(self, env: dict, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+                          f"127.0.0.1:{self.port}", "wsgi:app"], env, log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/jwks", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.url} did not start:\n{log.read_text()}")
+
+
+def worker_process(env: dict, log: Path) -> Process:
+    return Process([str(Path(sys.executable).parent / "idp"), "worker"], env, log)

@@ -1,0 +1,137 @@
+"""Several processes as one service: two gunicorn instances (two workers each) and a separate
+worker, sharing PostgreSQL and Redis like replicas behind a load balancer. A session started on
+one instance is used and ended on the other, and the worker process sends the logouts."""
+
+import base64
+import hashlib
+import secrets
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests import pages
+from tests.actors import Parent
+from tests.processes import WebProcess, environment, worker_process
+
+RETURN = "http://127.0.0.1/uitgelogd"
+IDLE = 4  # seconds: short enough for the worker process to show real expiry in this test
+
+
+@pytest.fixture
+def service(app, tmp_path, client, mailbox, make_org, make_client, invite, logout_receiver):
+    """Instances ``a`` and ``b`` and a worker; a parent of an organisation without codes."""
+    make_org(requires_2fa=False)
+    registered = make_client(redirect_uris=("http://127.0.0.1/cb",), post_logout_uris=(RETURN,),
+                             backchannel_logout_uri=logout_receiver.uri)
+    invite()
+    Parent(client, mailbox).activate()
+    env = environment(app, tmp_path, IDP_ISSUER="http://lb.invalid", IDP_SESSION_IDLE_TTL=IDLE,
+                      IDP_WORKER_INTERVAL=1)
+    processes = []
+    try:
+        processes.append(WebProcess(env, tmp_path / "a.log"))
+        processes.append(WebProcess(env, tmp_path / "b.log"))
+        processes.append(worker_process(env, tmp_path / "worker.log"))
+        yield processes[0], processes[1], registered, logout_receiver
+    finally:
+        for process in processes:
+            process.stop()
+
+
+class Browser:
+    """A browser whose requests the load balancer sends to instance a or b, as told."""
+
+    def __init__(self):
+        self.http = requests.Session()
+
+    def get(self, instance, path, **params):
+        return self.http.get(instance.url + path, params=params, allow_redirects=False)
+
+    def post(self, instance, path, data):
+        return self.http.post(instance.url + path, data=data, allow_redirects=False)
+
+
+def _path(location: str) -> str:
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def sign_in(browser, start, finish, rp) -> dict:
+    """Authorization request on ``start``, sign-in page and code on ``finish``."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    params = {"response_type": "code", "client_id": rp["client_id"], "scope": "openid",
+              "redirect_uri": rp["redirect_uri"], "state": "st", "nonce": "n",
+              "code_challenge": challenge.decode(), "code_challenge_method": "S256"}
+    to_login = browser.http.get(f"{start.url}/authorize?{urlencode(params)}", allow_redirects=False)
+    login_path = _path(to_login.headers["Location"])
+    page = browser.http.get(finish.url + login_path)
+    fields = pages.form_fields(page.text)
+    fields.update(organisation="PO2806", username="Yvonne.testouder",
+                  password="fietsen langs de maas 2026")
+    back = browser.post(finish, login_path, fields)
+    assert back.status_code == 302, pages.text(back.text)[:500]
+    with_code = browser.http.get(finish.url + _path(back.headers["Location"]), allow_redirects=False)
+    code = parse_qs(urlsplit(with_code.headers["Location"]).query)["code"][0]
+    return {"code": code, "verifier": verifier}
+
+
+def token_request(instance, rp, **data):
+    return requests.post(f"{instance.url}/token", data=data,
+                         auth=(rp["client_id"], rp["client_secret"]))
+
+
+def verified(instance, token: str, typ: str) -> dict:
+    keyset = KeySet.import_key_set(requests.get(f"{instance.url}/jwks").json())
+    decoded = jwt.decode(token, keyset, algorithms=["RS256", "ES256"])
+    assert decoded.header["typ"] == typ and decoded.claims["iss"] == "http://lb.invalid"
+    return decoded.claims
+
+
+def wait_for_logout(receiver, count: int) -> list[str]:
+    deadline = time.monotonic() + 20  # the worker runs every second
+    while len(receiver.tokens) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return receiver.tokens
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_session_started_on_one_instance_is_ended_on_the_other(service):
+    a, b, rp, receiver = service
+    browser = Browser()
+    answer = sign_in(browser, a, b, rp)
+    tokens = token_request(a, rp, grant_type="authorization_code", code=answer["code"],
+                           redirect_uri=rp["redirect_uri"], code_verifier=answer["verifier"]).json()
+    sid = verified(b, tokens["id_token"], "JWT")["sid"]
+    refreshed = token_request(b, rp, grant_type="refresh_token",
+                              refresh_token=tokens["refresh_token"]).json()
+    assert verified(a, refreshed["id_token"], "JWT")["sid"] == sid
+
+    logout = browser.get(b, "/end_session", id_token_hint=tokens["id_token"],
+                         post_logout_redirect_uri=RETURN, state="s")
+    assert logout.headers["Location"] == RETURN + "?state=s"
+    again = token_request(a, rp, grant_type="refresh_token", refresh_token=refreshed["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert browser.get(a, "/").status_code == 302  # signed out on every instance
+
+    [logout_token] = wait_for_logout(receiver, 1)
+    assert verified(a, logout_token, "logout+jwt")["sid"] == sid
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_worker_process_ends_an_idle_session_and_sends_the_logout(service):
+    a, b, rp, receiver = service
+    browser = Browser()
+    answer = sign_in(browser, b, a, rp)
+    tokens = token_request(b, rp, grant_type="authorization_code", code=answer["code"],
+                           redirect_uri=rp["redirect_uri"], code_verifier=answer["verifier"]).json()
+    sid = verified(a, tokens["id_token"], "JWT")["sid"]
+    # Nobody comes back: the worker ends the session by itself and tells the relying party.
+    [logout_token] = wait_for_logout(receiver, 1)
+    assert verified(b, logout_token, "logout+jwt")["sid"] == sid
+    refused = token_request(a, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refused.json()["error"] == "invalid_grant"
