@@ -167,8 +167,12 @@ def end_current() -> None:
 
 def end_all_for(account_id: int, reason: str = ADMIN) -> int:
     """End every session of one account (the helpdesk, a password change); returns how many."""
-    sids = store().scheduled(BY_ACCOUNT + str(account_id))
-    return sum(end(sid, reason) for sid in sids)
+    index = BY_ACCOUNT + str(account_id)
+    ended = 0
+    for sid in store().scheduled(index):
+        ended += end(sid, reason)
+        store().unschedule(index, sid)  # also a stale entry whose record already expired
+    return ended
 
 
 def sweep_expired(limit: int = 500) -> int:

@@ -58,7 +58,7 @@ class WebProcess(Process):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-                          f"127.0.0.1:{self.port}", "wsgi:app"], env, log)
+                          f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"], env, log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

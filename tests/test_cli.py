@@ -3,6 +3,7 @@
 import json
 import re
 
+import pytest
 from sqlalchemy import select
 
 from idp import crypto
@@ -69,3 +70,38 @@ def test_parent_invite_unknown_org(runner):
     result = runner.invoke(args=["parent", "invite", "--org", "NOPE", "--email", "a@b.nl",
                                  "--username", "x"])
     assert result.exit_code != 0 and "no organisation" in result.output
+
+
+def test_client_add_with_back_channel_logout_and_offline_access(runner, app):
+    result = runner.invoke(args=["client", "add", "Dossier", "--redirect-uri", "https://d.test/cb",
+                                 "--backchannel-logout-uri", "https://d.test/bcl",
+                                 "--allow-offline-access", "--json"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        client = db.session.scalar(select(Client).where(
+            Client.client_id == json.loads(result.output)["client_id"]))
+        assert client.backchannel_logout_uri == "https://d.test/bcl"
+        assert "offline_access" in client.scope.split()
+    refused = runner.invoke(args=["client", "add", "X", "--redirect-uri", "https://d.test/cb",
+                                  "--backchannel-logout-uri", "http://d.test/bcl"])
+    assert refused.exit_code != 0 and "use https" in refused.output
+
+
+def test_a_client_without_the_flags_gets_neither(runner, app):
+    result = runner.invoke(args=["client", "add", "D", "--redirect-uri", "https://d.test/cb", "--json"])
+    with app.app_context():
+        client = db.session.scalar(select(Client).where(
+            Client.client_id == json.loads(result.output)["client_id"]))
+        assert client.backchannel_logout_uri is None and "offline_access" not in client.scope
+
+
+def test_worker_once_reports_its_round(runner):
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0
+    assert result.output.strip() == "sessions_ended=0 logouts_delivered=0 logouts_failed=0"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_separate_worker_needs_redis(runner):
+    result = runner.invoke(args=["worker"])
+    assert result.exit_code != 0 and "IDP_REDIS_URL is not set" in result.output

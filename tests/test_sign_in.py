@@ -73,6 +73,15 @@ def test_direct_sign_in_lands_on_the_signed_in_page(parent):
     assert "Uitloggen" in pages.text(person) and "Yvonne Testouder" in pages.text(person)
 
 
+@pytest.mark.parametrize("path", ["/", "/inloggen", "/uitloggen", "/end_session", "/bestaat-niet"])
+def test_every_page_shows_the_person_icon_to_a_signed_in_parent(parent, path):
+    parent.sign_in()
+    html = parent.browser.get(path).get_data(as_text=True)
+    person = html[html.index('<a class="person"'):]
+    person = pages.text(person[:person.index("</a>")])
+    assert "Yvonne Testouder" in person and "Uitloggen" in person
+
+
 def test_sign_in_page_asks_in_handbook_order(parent):
     html = parent.browser.get("/inloggen").get_data(as_text=True)
     labels = [html.index(f'<label for="{name}">{label}</label>')

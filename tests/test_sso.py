@@ -4,6 +4,7 @@
 import pytest
 
 from idp import clock
+from tests import pages
 from tests.actors import RelyingParty
 from tests.test_oidc_flow import sign_in_at
 
@@ -76,3 +77,12 @@ def test_an_earlier_sign_in_without_a_waiting_request_is_not_fresh(world, second
     clock.advance(60)
     again = parent.browser.get(second_rp.authorization_url(prompt="login"))
     assert "/inloggen?flow=" in again.headers["Location"]
+
+
+def test_login_hint_fills_in_the_username(world):
+    parent, rp = world
+    start = parent.browser.get(rp.authorization_url(login_hint="Yvonne.testouder"))
+    page = parent.browser.get(start.headers["Location"]).get_data(as_text=True)
+    assert pages.form_fields(page)["username"] == "Yvonne.testouder"
+    without = parent.browser.get(parent.browser.get(rp.authorization_url()).headers["Location"])
+    assert pages.form_fields(without.get_data(as_text=True))["username"] == ""

@@ -78,6 +78,6 @@ def up(no_serve):
     os.environ["IDP_DEMO_RP"] = "true"  # the served app then has the demo relying party at /demo/
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--chdir", str(settings.PROJECT_ROOT),
-        "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000",
+        "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000", "--no-control-socket",
         "wsgi:app",  # no access log: activation links carry their token in the path
     ])
