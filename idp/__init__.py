@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from idp import settings
+from idp import logs, settings
 from idp.browser_session import BrowserSessionInterface
 from idp.crypto import SecretBox, load_kek
 from idp.extensions import csrf, db
@@ -29,8 +29,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(config)
     _configure_flask(app)
-    logging.basicConfig(level=app.config["IDP_LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(app.config["IDP_LOG_LEVEL"], app.config["IDP_LOG_FORMAT"])
+    logs.init_request_logging(app)
 
     db.init_app(app)
     csrf.init_app(app)

@@ -20,7 +20,7 @@ from flask import current_app
 from joserfc import jwt
 from sqlalchemy import select
 
-from idp import clock, crypto, keys
+from idp import clock, crypto, keys, metrics
 from idp.extensions import db, store
 from idp.models import Client
 
@@ -116,8 +116,10 @@ def deliver_due(limit: int = 50) -> tuple[int, int]:
     failed = 0
     for (item, uri, _), problem in zip(jobs, problems):
         if problem is None:
+            metrics.BACKCHANNEL_LOGOUTS.labels("delivered").inc()
             _forget(item["jti"])
         else:
+            metrics.BACKCHANNEL_LOGOUTS.labels("failed").inc()
             failed += 1
             _retry_later(item, uri, problem)
     return len(jobs) - failed, failed
@@ -135,6 +137,7 @@ def _retry_later(item: dict, uri: str, problem: str) -> None:
     if clock.now() + pause > give_up_at:
         log.error("back-channel logout to %s (client %s) given up after %d attempts: %s",
                   uri, item["client_id"], item["attempts"], problem)
+        metrics.BACKCHANNEL_LOGOUTS.labels("given_up").inc()
         _forget(item["jti"])
         return
     log.warning("back-channel logout to %s (client %s) failed, attempt %d: %s; retry in %d s",

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from flask import current_app, g, session
 
-from idp import backchannel, clock, crypto
+from idp import backchannel, clock, crypto, metrics
 from idp.extensions import db, store
 from idp.oauth import tokens
 
@@ -154,6 +154,7 @@ def end(sid: str, reason: str) -> bool:
     tokens.revoke_session_grants(sid)
     backchannel.enqueue(signin.subject, sid, signin.clients)
     db.session.commit()
+    metrics.SESSIONS_ENDED.labels(reason).inc()
     log.info("session ended: account %s, reason %s", signin.account_id, reason)
     return True
 
@@ -188,3 +189,8 @@ def sweep_expired(limit: int = 500) -> int:
             ended += end(sid, signin.end_reason())
     return ended
 
+
+
+def count() -> int:
+    """Sessions not yet ended (expired ones count until the worker's next round)."""
+    return store().count(EXPIRY)

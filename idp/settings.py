@@ -109,6 +109,14 @@ SETTINGS: dict[str, Setting] = {
     "IDP_PASSWORD_MIN_LENGTH": Setting(10, "Shortest password a parent may choose."),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
+    "IDP_LOG_FORMAT": Setting(
+        "json", "`json`: one JSON object per line with request id, client and organisation; "
+        "`text`: plain lines for a console."
+    ),
+    "IDP_METRICS_PORT": Setting(
+        9100, "/metrics answers only on this port (a second gunicorn bind the ingress does not "
+        "route to); `idp worker` serves its own metrics there too."
+    ),
     "IDP_DEMO_RP": Setting(
         False,
         "Serve the demo relying party at /demo/ (it uses the client \"Demo dossier\"). "

@@ -82,6 +82,10 @@ class MemoryStore:
         with self._lock:
             return dict(self._schedules.get(name, {}))
 
+    def count(self, name: str) -> int:
+        with self._lock:
+            return len(self._schedules.get(name, {}))
+
 
 # Atomic in Redis (a script runs alone): take the due members and push their due time past the
 # lease, so no other worker sees them until then.
@@ -132,6 +136,9 @@ class RedisStore:
     def scheduled(self, name):
         pairs = self.redis.zrange(self.prefix + name, 0, -1, withscores=True)
         return {member.decode(): score for member, score in pairs}
+
+    def count(self, name):
+        return self.redis.zcard(self.prefix + name)
 
 
 def create_store(config) -> MemoryStore | RedisStore:

@@ -16,12 +16,15 @@ from PIL import Image
 
 from idp import clock
 from tests import pages
+from tests.secrets_seen import remember, remember_tokens
 
 PASSWORD = "fietsen langs de maas 2026"
 
 
 def authenticator_code(secret: str, at: float | None = None) -> str:
-    return pyotp.TOTP(secret).at(clock.now() if at is None else at)
+    code = pyotp.TOTP(secret).at(clock.now() if at is None else at)
+    remember(code, secret)
+    return code
 
 
 def decode_qr(html: str) -> str:
@@ -44,7 +47,9 @@ class Parent:
 
     def activation_link(self) -> str:
         body = self.mailbox.last().get_body(("plain",)).get_content()
-        return re.search(r"adres: (\S+)", body).group(1)
+        link = re.search(r"adres: (\S+)", body).group(1)
+        remember(link, link.rsplit("/", 1)[-1])
+        return link
 
     def open_activation(self, link: str | None = None):
         response = self.browser.get(link or self.activation_link())
@@ -55,9 +60,13 @@ class Parent:
     def scan_key(self, html: str) -> str | None:
         """The secret as the parent would type it: the key shown in groups of four."""
         key = re.search(r'<code class="key" id="totp-key">([^<]+)</code>', html)
-        return key.group(1).replace(" ", "").upper() if key else None
+        if not key:
+            return None
+        remember(key.group(1), key.group(1).replace(" ", "").upper())
+        return key.group(1).replace(" ", "").upper()
 
     def submit_activation(self, html, password=PASSWORD, again=None, code=None, **changes):
+        remember(password, again, code)
         fields = pages.form_fields(html)
         fields.update(password=password, password_again=password if again is None else again)
         key = self.scan_key(html)
@@ -78,6 +87,7 @@ class Parent:
 
     def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
                 org=None):
+        remember(password, code)
         page = self.browser.get(login_url)
         fields = pages.form_fields(page.get_data(as_text=True))
         fields.update(
@@ -109,6 +119,7 @@ class RelyingParty:
         self.http, self.client_id, self.client_secret = http, client_id, client_secret
         self.redirect_uri, self.issuer, self.auth_method = redirect_uri, issuer, auth_method
         self.config = self.http.get(f"{issuer}/.well-known/openid-configuration").get_json()
+        remember(client_secret)
         self.state = self.nonce = self.verifier = None
 
     def jwks(self) -> KeySet:
@@ -129,7 +140,9 @@ class RelyingParty:
     def callback_params(self, response) -> dict:
         location = response.headers["Location"]
         assert location.startswith(self.redirect_uri), location
-        return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        remember(params.get("code"))
+        return params
 
     def _post_token_endpoint(self, url, data):
         headers = {}
@@ -140,7 +153,9 @@ class RelyingParty:
             data = {**data, "client_id": self.client_id, "client_secret": self.client_secret}
         else:
             data = {**data, "client_id": self.client_id}
-        return self.http.post(url, data=data, headers=headers)
+        response = self.http.post(url, data=data, headers=headers)
+        remember_tokens(response.get_json(silent=True))
+        return response
 
     def exchange(self, code, verifier="__own__"):
         data = {"grant_type": "authorization_code", "code": code,

@@ -6,8 +6,10 @@ SMTP server on loopback). Each pytest process gets its own PostgreSQL database a
 prefix, so parallel runs on one machine don't collide.
 """
 
+import logging
 import os
 import shutil
+import tempfile
 import socket
 import time
 import uuid
@@ -26,7 +28,10 @@ from idp.cli.db import upgrade
 from idp.crypto import new_kek
 from idp.extensions import db
 from idp.flows import activation
+from idp.logs import JsonFormatter
 from idp.models import Organisation
+from tests import secrets_seen
+from tests.secrets_seen import remember
 
 PG_ADMIN_URL = os.environ.get("IDP_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("IDP_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -47,6 +52,30 @@ BASE_SETTINGS = {
     "IDP_ARGON2_MEMORY_KIB": 1024,
     "IDP_LOG_LEVEL": "WARNING",
 }
+
+
+# --- logs: every line of the run, for tests/test_log_hygiene.py -------------------------------
+LOG_FILE = Path(tempfile.gettempdir()) / f"idp-test-log-{RUN_ID}.jsonl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_log_line():
+    """Write every log record of the run (INFO and up, as in production) to LOG_FILE as JSON."""
+    handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    secrets_seen.LOG_FILES.append(LOG_FILE)
+    yield LOG_FILE
+    root.removeHandler(handler)
+    handler.close()
+    LOG_FILE.unlink(missing_ok=True)
+
+
+def pytest_collection_modifyitems(items):
+    """The log hygiene check runs last, when every other test has logged what it logs."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 # --- SMTP: a real server on loopback ---------------------------------------------------------
@@ -228,6 +257,7 @@ def make_client(app):
                 auth_method=auth_method, backchannel_logout_uri=backchannel_logout_uri,
                 allow_offline_access=allow_offline_access,
             )
+            remember(secret)
             return {"client_id": client.client_id, "client_secret": secret,
                     "redirect_uri": redirect_uris[0]}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from idp.settings import PROJECT_ROOT
+from tests import secrets_seen
 
 SHARED_SETTINGS = (
     "IDP_DATABASE_URL", "IDP_REDIS_URL", "IDP_REDIS_PREFIX", "IDP_SECRET_KEY",
@@ -38,6 +39,7 @@ def environment(app, folder: Path, **settings) -> dict:
 class Process:
     def __init__(self, args: list[str], env: dict, log: Path):
         self.log = log
+        secrets_seen.LOG_FILES.append(log)
         self._log_file = open(log, "wb")
         self.popen = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, stdout=self._log_file,
                                       stderr=subprocess.STDOUT)

@@ -16,6 +16,7 @@ from joserfc.jwk import KeySet
 from tests import pages
 from tests.actors import Parent
 from tests.processes import WebProcess, environment, worker_process
+from tests.secrets_seen import remember, remember_tokens
 
 RETURN = "http://127.0.0.1/uitgelogd"
 IDLE = 4  # seconds: short enough for the worker process to show real expiry in this test
@@ -77,12 +78,23 @@ def sign_in(browser, start, finish, rp) -> dict:
     assert back.status_code == 302, pages.text(back.text)[:500]
     with_code = browser.http.get(finish.url + _path(back.headers["Location"]), allow_redirects=False)
     code = parse_qs(urlsplit(with_code.headers["Location"]).query)["code"][0]
+    remember(code, verifier)
     return {"code": code, "verifier": verifier}
 
 
+def tokens_for(browser, rp, start, finish, exchange_at) -> tuple[dict, str]:
+    """Sign in across the instances named; the tokens, and the sid of the verified ID token."""
+    answer = sign_in(browser, start, finish, rp)
+    tokens = token_request(exchange_at, rp, grant_type="authorization_code", code=answer["code"],
+                           redirect_uri=rp["redirect_uri"], code_verifier=answer["verifier"]).json()
+    return tokens, verified(finish, tokens["id_token"], "JWT")["sid"]
+
+
 def token_request(instance, rp, **data):
-    return requests.post(f"{instance.url}/token", data=data,
-                         auth=(rp["client_id"], rp["client_secret"]))
+    response = requests.post(f"{instance.url}/token", data=data,
+                             auth=(rp["client_id"], rp["client_secret"]))
+    remember_tokens(response.json())
+    return response
 
 
 def verified(instance, token: str, typ: str) -> dict:
@@ -103,10 +115,7 @@ def wait_for_logout(receiver, count: int) -> list[str]:
 def test_a_session_started_on_one_instance_is_ended_on_the_other(service):
     a, b, rp, receiver = service
     browser = Browser()
-    answer = sign_in(browser, a, b, rp)
-    tokens = token_request(a, rp, grant_type="authorization_code", code=answer["code"],
-                           redirect_uri=rp["redirect_uri"], code_verifier=answer["verifier"]).json()
-    sid = verified(b, tokens["id_token"], "JWT")["sid"]
+    tokens, sid = tokens_for(browser, rp, start=a, finish=b, exchange_at=a)
     refreshed = token_request(b, rp, grant_type="refresh_token",
                               refresh_token=tokens["refresh_token"]).json()
     assert verified(a, refreshed["id_token"], "JWT")["sid"] == sid
@@ -125,11 +134,7 @@ def test_a_session_started_on_one_instance_is_ended_on_the_other(service):
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_the_worker_process_ends_an_idle_session_and_sends_the_logout(service):
     a, b, rp, receiver = service
-    browser = Browser()
-    answer = sign_in(browser, b, a, rp)
-    tokens = token_request(b, rp, grant_type="authorization_code", code=answer["code"],
-                           redirect_uri=rp["redirect_uri"], code_verifier=answer["verifier"]).json()
-    sid = verified(a, tokens["id_token"], "JWT")["sid"]
+    tokens, sid = tokens_for(Browser(), rp, start=b, finish=a, exchange_at=b)
     # Nobody comes back: the worker ends the session by itself and tells the relying party.
     [logout_token] = wait_for_logout(receiver, 1)
     assert verified(b, logout_token, "logout+jwt")["sid"] == sid

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from idp import worker
+from idp import metrics, worker
 
 
 @click.command("worker")
@@ -27,5 +27,6 @@ def command(once):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the round, then stop
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    metrics.serve_for_worker(current_app.config["IDP_METRICS_PORT"])
     click.echo(f"worker: a round every {current_app.config['IDP_WORKER_INTERVAL']} s")
     worker.run_forever(current_app._get_current_object(), stop)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select, update
 
-from idp import clock, crypto, mail
+from idp import clock, crypto, mail, metrics
 from idp.auth import passwords, totp
 from idp.extensions import db
 from idp.models import Account, Activation, Organisation
@@ -142,4 +142,5 @@ def complete(activation: Activation, password: str, code_step: int | None) -> bo
     account.status = ACTIVE
     account.activated_at = now
     db.session.commit()
+    metrics.ACTIVATIONS.inc()
     return True

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from flask import current_app
 from sqlalchemy import select
 
-from idp import clock, crypto
+from idp import clock, crypto, metrics
 from idp.auth import passwords, totp
 from idp.extensions import db, store
 from idp.models import Account, Organisation
@@ -39,6 +39,12 @@ class Outcome:
 
 def authenticate(org: Organisation | None, username: str, password: str, code: str) -> Outcome:
     """Check the credentials; the caller commits (the TOTP step is recorded)."""
+    outcome = _check_credentials(org, username, password, code)
+    metrics.SIGN_INS.labels("success" if outcome.account else "bad_credentials").inc()
+    return outcome
+
+
+def _check_credentials(org, username, password, code) -> Outcome:
     account = None
     if org is not None:
         account = db.session.scalar(

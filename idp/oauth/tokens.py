@@ -8,7 +8,7 @@ from flask import current_app
 from joserfc import jwt
 from sqlalchemy import update
 
-from idp import clock, crypto, keys
+from idp import clock, crypto, keys, metrics
 from idp.extensions import db
 from idp.models import AccessToken, Grant, RefreshToken
 
@@ -74,6 +74,7 @@ def save_token(token: dict, request) -> None:
             )
         )
     db.session.commit()
+    metrics.TOKENS_ISSUED.labels(request.payload.grant_type or "unknown").inc()
 
 
 def revoke_grant(grant_id: int) -> None:

@@ -10,9 +10,9 @@ from idp.web.hardening import init_hardening
 
 
 def init_web(app):
-    from idp.web import account, activation, end_session, login, oauth
+    from idp.web import account, activation, end_session, health, login, oauth
 
-    for module in (oauth, end_session, activation, login, account):
+    for module in (health, oauth, end_session, activation, login, account):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
@@ -38,5 +38,6 @@ def init_web(app):
             "signed_in": db.session.get(Account, signin.account_id) if signin else None,
         }
 
+    health.init_request_metrics(app)
     init_errors(app)
     init_hardening(app)

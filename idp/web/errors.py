@@ -21,7 +21,8 @@ CSRF_MESSAGE = (
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
 #: Endpoints whose callers are programs: they get JSON errors.
-API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/")
+API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
+             "/healthz", "/readyz", "/metrics")
 
 
 def error_page(status: int, message: str | None = None):

@@ -5,7 +5,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 
-from idp import clock, keys, sessions
+from idp import clock, keys, metrics, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -16,6 +16,10 @@ from idp.oauth.server import server
 from idp.web.errors import error_page
 
 bp = Blueprint("oauth", __name__)
+
+#: RFC 6749 5.2 (and RFC 7636): the token endpoint's error codes, a bounded label set.
+KNOWN_TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                      "unsupported_grant_type", "invalid_scope"}
 
 AUTHORIZATION_ERROR_PAGE = (
     "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
@@ -108,7 +112,11 @@ def _reauthentication_required(signin) -> bool:
 @bp.post("/token")
 @csrf.exempt
 def token():
-    return server.create_token_response()
+    response = server.create_token_response()
+    if response.status_code >= 400:
+        error = (response.get_json(silent=True) or {}).get("error", "unknown")
+        metrics.TOKEN_ERRORS.labels(error if error in KNOWN_TOKEN_ERRORS else "other").inc()
+    return response
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -1,0 +1,79 @@
+"""Prometheus metrics: what operators watch and alert on.
+
+Counters and the latency histogram are kept per process. Under gunicorn with several workers
+set ``PROMETHEUS_MULTIPROC_DIR`` (the Helm chart does) so a scrape sums every worker. Two
+gauges describe shared state, read from Redis and the database at scrape time: every replica
+reports the same value, so aggregate them with ``max``, not ``sum``.
+"""
+
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import select
+
+SIGN_INS = Counter("idp_sign_ins", "Sign-in attempts by result.", ["result"])
+ACTIVATIONS = Counter("idp_activations", "Accounts activated.")
+TOKENS_ISSUED = Counter("idp_tokens_issued", "Token responses by grant type.", ["grant"])
+TOKEN_ERRORS = Counter("idp_token_errors", "Token endpoint errors by RFC 6749 error code.", ["error"])
+REQUEST_DURATION = Histogram("idp_request_duration_seconds", "Request latency by endpoint.",
+                             ["endpoint"])
+SESSIONS_ENDED = Counter("idp_sessions_ended", "Sign-in sessions ended, by reason.", ["reason"])
+BACKCHANNEL_LOGOUTS = Counter("idp_backchannel_logouts",
+                              "Back-channel logout attempts by result.", ["result"])
+
+
+class _SharedState:
+    """Gauges of state every replica shares: read when scraped (needs an app context)."""
+
+    def collect(self):
+        from idp import clock, sessions
+        from idp.extensions import db
+        from idp.models.signing_key import ACTIVE, SigningKey
+
+        active = GaugeMetricFamily("idp_active_sessions", "Live sign-in sessions.")
+        active.add_metric([], sessions.count())
+        yield active
+        age = GaugeMetricFamily("idp_signing_key_age_seconds",
+                                "Age of the active signing key per algorithm.", labels=["alg"])
+        rows = db.session.execute(
+            select(SigningKey.alg, SigningKey.activated_at, SigningKey.created_at)
+            .where(SigningKey.state == ACTIVE)
+        )
+        for alg, activated_at, created_at in rows:
+            age.add_metric([alg], clock.now() - (activated_at or created_at))
+        yield age
+
+
+class _ThisProcess:
+    def collect(self):
+        return REGISTRY.collect()
+
+
+def _this_process() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_ThisProcess())
+    return registry
+
+
+def exposition() -> bytes:
+    """The text format of every metric, for one scrape of a web process."""
+    registry = _this_process()
+    registry.register(_SharedState())
+    return generate_latest(registry)
+
+
+def serve_for_worker(port: int) -> None:
+    """``idp worker`` has no web app: its counters get their own small HTTP server."""
+    start_http_server(port, registry=_this_process())
