@@ -5,7 +5,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 
-from idp import clock, keys, sessions
+from idp import clock, i18n, keys, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -49,6 +49,7 @@ def discovery():
         backchannel_logout_session_supported=True,
         frontchannel_logout_supported=False,
         code_challenge_methods_supported=["S256"],
+        ui_locales_supported=list(i18n.SUPPORTED),
         claims_supported=[
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "org",
             "preferred_username", "name", "email", "email_verified",
@@ -88,6 +89,7 @@ def authorize():
             error = LoginRequiredError(redirect_uri=grant.redirect_uri)
             error.state = request.args.get("state")
             return server.handle_error_response(None, error)
+        i18n.use_ui_locales(request.args.get("ui_locales"))
         flow_id = login_flow.start_flow(request.query_string.decode())
         return redirect(url_for("login.login", flow=flow_id))
     sessions.add_client(signin, grant.client.client_id)
