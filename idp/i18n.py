@@ -1,8 +1,8 @@
 """The language of the parent's pages: Dutch by default, English on request (Flask-Babel).
 
-The language is chosen, latest first: the ``ui_locales`` of the authorization request that
-brought the parent to sign in, or the parent's own choice through the language switch on every
-page; both are kept in the (server-side) browser session. Otherwise Dutch. The browser's
+The language is set by the ``ui_locales`` of the authorization request that brings the parent to
+sign in, and by the parent's own choice in the language switch on every page; whichever came
+last holds, kept in the (server-side) browser session. Otherwise Dutch. The browser's
 Accept-Language is deliberately ignored: the handbook and the staff speak Dutch, and many
 parents' phones are set to English.
 
@@ -76,12 +76,16 @@ def _has_language_switch() -> bool:
     )
 
 
+def _query_without_switch() -> list[tuple[str, str]]:
+    return [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAM]
+
+
 def switch_links() -> list[dict]:
     """The language switch: for each language its name, and a link to this same page (with
     its query, e.g. the sign-in page's ``flow``) in that language, or None for the current."""
     if not _has_language_switch():
         return []
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAM]
+    query = _query_without_switch()
     current = current_language()
     return [
         {
@@ -105,7 +109,7 @@ def _switch_language():
     language = supported_language(request.args.get(SWITCH_PARAM))
     if language:
         session[SESSION_KEY] = language
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAM]
+    query = _query_without_switch()
     target = current_app.config["IDP_ISSUER"] + quote(request.path)
     return redirect(target + ("?" + urlencode(query) if query else ""))
 
