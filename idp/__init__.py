@@ -1,7 +1,8 @@
 """The identity provider for parents: app factory.
 
 ``create_app()`` resolves settings (idp.settings), opens the database and the ephemeral store,
-wires Authlib (idp.oauth.server), registers blueprints, error pages and the CLI.
+wires Authlib (idp.oauth.server), registers blueprints, error pages, the page languages
+(idp.i18n) and the CLI.
 """
 
 import logging
@@ -46,10 +47,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from idp.oauth.server import init_oauth
     from idp.web import init_web
+    from idp.i18n import init_i18n
     from idp.cli import init_cli
 
     init_oauth(app)
     init_web(app)
+    init_i18n(app)
     init_cli(app)
     return app
 

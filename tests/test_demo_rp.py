@@ -102,6 +102,15 @@ def test_parent_clicks_through_the_demo(demo):
     assert browser.get("/").status_code == 302  # signed out: back to the sign-in page
 
 
+def test_demo_stays_dutch_whatever_the_parent_chose(demo):
+    app, browser, parent = demo
+    browser.get("/inloggen?lang=en")
+    page = browser.get("/demo/").get_data(as_text=True)
+    assert '<html lang="nl">' in page and "Demo dossier" in page
+    assert 'class="languages"' not in page  # its pages are another website's: no switch
+    assert "Hulp nodig?" in pages.text(page)
+
+
 def test_state_mismatch_is_refused(demo):
     app, browser, parent = demo
     browser.get("/demo/inloggen")

@@ -3,6 +3,7 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 # Hashed for unknown usernames, so that a miss costs as much as a hit.
 _DUMMY_PASSWORD = "not-a-real-password-used-for-timing-only"
@@ -40,14 +41,15 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 
 
 def policy_problem(password: str, username: str) -> str | None:
-    """A Dutch sentence saying why ``password`` is not allowed, or None when it is fine."""
+    """A sentence for the parent (Dutch, or their language) saying why ``password`` is not
+    allowed, or None when it is fine."""
     minimum = current_app.config["IDP_PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        return f"Kies een wachtwoord van minstens {minimum} tekens."
+        return _("Kies een wachtwoord van minstens %(minimum)s tekens.", minimum=minimum)
     if len(password) > 256:
-        return "Kies een wachtwoord van hoogstens 256 tekens."
+        return _("Kies een wachtwoord van hoogstens 256 tekens.")
     if username and username.lower() in password.lower():
-        return "Uw wachtwoord mag uw gebruikersnaam niet bevatten."
+        return _("Uw wachtwoord mag uw gebruikersnaam niet bevatten.")
     if len(set(password)) < 4:
-        return "Dit wachtwoord is te makkelijk te raden. Kies een ander wachtwoord."
+        return _("Dit wachtwoord is te makkelijk te raden. Kies een ander wachtwoord.")
     return None

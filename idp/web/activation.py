@@ -5,6 +5,7 @@ does not linger in browser history or leak through a Referer header.
 """
 
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask_babel import lazy_gettext as _l
 
 from idp import crypto
 from idp.auth import passwords, totp
@@ -16,14 +17,14 @@ bp = Blueprint("activation", __name__)
 SESSION_KEY = "activation"
 
 PROBLEMS = {
-    flow.UNKNOWN: "Deze activatielink is niet geldig. Controleer of u de hele link uit de e-mail "
-    "heeft gebruikt, of vraag de PPO medewerker om een nieuwe uitnodiging.",
-    flow.USED: "Deze activatielink is al gebruikt. Uw account is al geactiveerd: u kunt inloggen. "
-    "Lukt dat niet, vraag dan de PPO medewerker om een nieuwe uitnodiging.",
-    flow.EXPIRED: "Deze activatielink is verlopen. Vraag de PPO medewerker of de intern "
-    "begeleider om een nieuwe uitnodiging.",
+    flow.UNKNOWN: _l("Deze activatielink is niet geldig. Controleer of u de hele link uit de "
+                     "e-mail heeft gebruikt, of vraag de PPO medewerker om een nieuwe uitnodiging."),
+    flow.USED: _l("Deze activatielink is al gebruikt. Uw account is al geactiveerd: u kunt "
+                  "inloggen. Lukt dat niet, vraag dan de PPO medewerker om een nieuwe uitnodiging."),
+    flow.EXPIRED: _l("Deze activatielink is verlopen. Vraag de PPO medewerker of de intern "
+                     "begeleider om een nieuwe uitnodiging."),
 }
-CODE_WRONG = (
+CODE_WRONG = _l(
     "Deze code klopt niet. Vul de code in die de app nu laat zien; de code verandert elke 30 seconden."
 )
 

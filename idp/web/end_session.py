@@ -8,6 +8,7 @@ when it exactly matches one registered for the client the request is from (with 
 
 from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, redirect, render_template, request, session
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from idp import sessions
@@ -21,11 +22,11 @@ bp = Blueprint("end_session", __name__)
 #: The browser session keeps where to go after the parent confirms (already checked).
 RETURN_KEY = "logout_return_to"
 
-BAD_HINT = (
+BAD_HINT = _l(
     "De website die u hierheen stuurde, gaf gegevens mee die niet kloppen. Daarom sturen wij u "
     "niet terug naar die website."
 )
-BAD_RETURN = (
+BAD_RETURN = _l(
     "De website die u hierheen stuurde, gaf een terugkeeradres mee dat wij niet kennen. Daarom "
     "sturen wij u niet terug naar die website."
 )

@@ -1,23 +1,25 @@
-"""Error answers: a Dutch page for people, an RFC 6749 error object for clients.
+"""Error answers: a page for people (Dutch, or the parent's language), an RFC 6749 error object
+for clients.
 
 Nothing internal reaches either: the detail goes to the log only.
 """
 
 from flask import jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
-    400: "Deze pagina kon niet worden verwerkt. Ga terug en probeer het opnieuw.",
-    403: "U heeft geen toegang tot deze pagina.",
-    404: "Deze pagina bestaat niet.",
-    405: "Deze pagina kan zo niet worden gebruikt.",
-    413: "U stuurde te veel gegevens mee.",
-    429: "Te veel pogingen. Wacht even en probeer het dan opnieuw.",
-    500: "Er ging iets mis aan onze kant. Probeer het later opnieuw.",
-    503: "De dienst is even niet beschikbaar. Probeer het over een paar minuten opnieuw.",
+    400: _l("Deze pagina kon niet worden verwerkt. Ga terug en probeer het opnieuw."),
+    403: _l("U heeft geen toegang tot deze pagina."),
+    404: _l("Deze pagina bestaat niet."),
+    405: _l("Deze pagina kan zo niet worden gebruikt."),
+    413: _l("U stuurde te veel gegevens mee."),
+    429: _l("Te veel pogingen. Wacht even en probeer het dan opnieuw."),
+    500: _l("Er ging iets mis aan onze kant. Probeer het later opnieuw."),
+    503: _l("De dienst is even niet beschikbaar. Probeer het over een paar minuten opnieuw."),
 }
-CSRF_MESSAGE = (
+CSRF_MESSAGE = _l(
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
 #: Endpoints whose callers are programs: they get JSON errors.

@@ -1,13 +1,17 @@
-"""The forms parents fill in, with Dutch labels and messages (Flask-WTF adds CSRF)."""
+"""The forms parents fill in, with Dutch labels and messages (Flask-WTF adds CSRF).
 
+Labels and messages are lazy: translated when a page shows them, in the parent's language.
+"""
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-CODE_MESSAGE = "Vul de 6 cijfers in die de app Google Authenticator nu laat zien."
+CODE_MESSAGE = _l("Vul de 6 cijfers in die de app Google Authenticator nu laat zien.")
 
 
-def code_field(label="Code"):
+def code_field(label=_l("Code")):
     return StringField(
         label,
         validators=[DataRequired(CODE_MESSAGE), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=CODE_MESSAGE)],
@@ -17,15 +21,15 @@ def code_field(label="Code"):
 
 class ActivationForm(FlaskForm):
     password = PasswordField(
-        "Nieuw wachtwoord",
-        validators=[DataRequired("Vul een wachtwoord in."), Length(max=256)],
+        _l("Nieuw wachtwoord"),
+        validators=[DataRequired(_l("Vul een wachtwoord in.")), Length(max=256)],
         render_kw={"autocomplete": "new-password"},
     )
     password_again = PasswordField(
-        "Herhaal wachtwoord",
+        _l("Herhaal wachtwoord"),
         validators=[
-            DataRequired("Vul het wachtwoord nog een keer in."),
-            EqualTo("password", "De twee wachtwoorden zijn niet hetzelfde. Probeer het opnieuw."),
+            DataRequired(_l("Vul het wachtwoord nog een keer in.")),
+            EqualTo("password", _l("De twee wachtwoorden zijn niet hetzelfde. Probeer het opnieuw.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -34,20 +38,22 @@ class ActivationForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     organisation = SelectField(
-        "Organisatie", validators=[DataRequired("Kies uw organisatie.")], validate_choice=False
+        _l("Organisatie"),
+        validators=[DataRequired(_l("Kies uw organisatie."))],
+        validate_choice=False,
     )
     username = StringField(
-        "Gebruikersnaam",
-        validators=[DataRequired("Vul uw gebruikersnaam in."), Length(max=150)],
+        _l("Gebruikersnaam"),
+        validators=[DataRequired(_l("Vul uw gebruikersnaam in.")), Length(max=150)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Wachtwoord",
-        validators=[DataRequired("Vul uw wachtwoord in."), Length(max=256)],
+        _l("Wachtwoord"),
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
     code = StringField(
-        "Code",
+        _l("Code"),
         validators=[Length(max=7)],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
     )

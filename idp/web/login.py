@@ -1,6 +1,8 @@
 """The sign-in page (from a relying party's authorization request, or directly) and logout."""
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from idp import sessions
@@ -12,11 +14,11 @@ from idp.web.forms import ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
 
-WRONG = (
+WRONG = _l(
     "Deze combinatie van gebruikersnaam, wachtwoord en code klopt niet. Let op hoofdletters "
     "en kleine letters, en gebruik de code die de app nu laat zien."
 )
-FLOW_EXPIRED = (
+FLOW_EXPIRED = _l(
     "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
 )
 
@@ -34,7 +36,7 @@ def login():
     organisations = _organisations()
     by_code = {org.code: org for org in organisations}
     form = LoginForm()
-    form.organisation.choices = [("", "Kies uw organisatie")] + [
+    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
         (org.code, org.display_name) for org in organisations
     ]
     if request.method == "GET" and len(organisations) == 1:
@@ -45,9 +47,9 @@ def login():
     error = None
     if form.validate_on_submit():
         if chosen is None:
-            form.organisation.errors.append("Kies uw organisatie.")
+            form.organisation.errors.append(_("Kies uw organisatie."))
         elif chosen.requires_2fa and not (form.code.data or "").strip():
-            form.code.errors.append("Vul de code in die de app Google Authenticator laat zien.")
+            form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
         else:
             outcome = login_flow.authenticate(
                 chosen, form.username.data, form.password.data, form.code.data or ""
@@ -65,7 +67,7 @@ def login():
         organisations=organisations,
         show_code=bool(chosen and chosen.requires_2fa),
         error=error,
-        notice=request.args.get("geactiveerd") and "Uw account is geactiveerd. U kunt nu inloggen.",
+        notice=request.args.get("geactiveerd") and _("Uw account is geactiveerd. U kunt nu inloggen."),
     ), status
 
 

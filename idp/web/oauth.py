@@ -4,8 +4,9 @@ introspection. (Logout is in ``end_session``.)"""
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 
-from idp import clock, keys, metrics, sessions
+from idp import clock, i18n, keys, metrics, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -21,7 +22,7 @@ bp = Blueprint("oauth", __name__)
 KNOWN_TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                       "unsupported_grant_type", "invalid_scope"}
 
-AUTHORIZATION_ERROR_PAGE = (
+AUTHORIZATION_ERROR_PAGE = _l(
     "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
     "vertrouwen. Ga terug naar die website en probeer het opnieuw."
 )
@@ -53,6 +54,7 @@ def discovery():
         backchannel_logout_session_supported=True,
         frontchannel_logout_supported=False,
         code_challenge_methods_supported=["S256"],
+        ui_locales_supported=list(i18n.SUPPORTED),
         claims_supported=[
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "org",
             "preferred_username", "name", "email", "email_verified",
@@ -92,6 +94,7 @@ def authorize():
             error = LoginRequiredError(redirect_uri=grant.redirect_uri)
             error.state = request.args.get("state")
             return server.handle_error_response(None, error)
+        i18n.use_ui_locales(request.args.get("ui_locales"))
         flow_id = login_flow.start_flow(request.query_string.decode())
         return redirect(url_for("login.login", flow=flow_id))
     sessions.add_client(signin, grant.client.client_id)
