@@ -5,9 +5,10 @@ from flask.cli import FlaskGroup
 
 
 def init_cli(app):
-    from idp.cli import client, db, demo, keys, org, parent
+    from idp.cli import audit, client, db, demo, keys, org, parent
 
-    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group):
+    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group,
+                  audit.group):
         app.cli.add_command(group)
 
 
