@@ -55,6 +55,13 @@ SETTINGS: dict[str, Setting] = {
         "(AES-GCM). Unset: generated once into keys/kek (embedded default only).",
     ),
     "IDP_KEYS_DIR": Setting(str(PROJECT_ROOT / "keys"), "Where the generated kek is kept."),
+    # --- signing keys ------------------------------------------------------------------------
+    "IDP_KEYS_CACHE_TTL": Setting(
+        30,
+        "How long a worker keeps the signing keys before reading them again, and the JWKS "
+        "max-age. A rotation or revocation reaches every worker within this time; a next key "
+        "is published twice this long before it signs.",
+    ),
     # --- e-mail ------------------------------------------------------------------------------
     "IDP_SMTP_URL": Setting(
         "",

@@ -4,7 +4,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, g, jsonify, redirect, request, session, url_for
 
-from idp import clock, keys, sessions
+from idp import clock, key_schedule, keys, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -57,10 +57,14 @@ def discovery():
 
 @bp.get("/jwks")
 def jwks():
-    response = jsonify(keys.public_jwks())
+    """RFC 7517 section 5. The max-age is the bound within which every worker uses a key change;
+    a next key is published long enough before it signs that a cached copy always has it."""
+    document, etag = keys.public_jwks_with_etag()
+    response = jsonify(document)
     response.cache_control.public = True
-    response.cache_control.max_age = keys.CACHE_SECONDS
-    return response
+    response.cache_control.max_age = key_schedule.cache_ttl(current_app.config)
+    response.set_etag(etag)
+    return response.make_conditional(request)
 
 
 @bp.get("/authorize")
