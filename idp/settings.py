@@ -54,6 +54,12 @@ SETTINGS: dict[str, Setting] = {
         "32 random bytes, base64url. Encrypts signing keys and TOTP secrets at rest "
         "(AES-GCM). Unset: generated once into keys/kek (embedded default only).",
     ),
+    "IDP_KEY_ENCRYPTION_KEYS_DECRYPT_ONLY": Setting(
+        "",
+        "Other key-encryption keys (comma-separated, base64url), accepted for decrypting only: "
+        "the old key while `idp keys rotate-kek` moves every secret to IDP_KEY_ENCRYPTION_KEY. "
+        "Empty otherwise.",
+    ),
     "IDP_KEYS_DIR": Setting(str(PROJECT_ROOT / "keys"), "Where the generated kek is kept."),
     # --- signing keys ------------------------------------------------------------------------
     "IDP_KEYS_CACHE_TTL": Setting(

@@ -1,4 +1,4 @@
-"""``idp keys``: signing keys (list, ensure, rotate, revoke, import).
+"""``idp keys``: signing keys (list, ensure, rotate, revoke, import) and the key-encryption key.
 
 Every change is audited (``--actor``, default the operating-system user). Nothing here prints
 or logs private key material.
@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import clock, key_import, key_lifecycle, key_schedule, keys
+from idp import clock, kek_rotation, key_import, key_lifecycle, key_schedule, keys
 from idp.cli.audit import actor_option
 from idp.cli.table import echo_table, when
 from idp.extensions import db
@@ -37,7 +37,7 @@ def _fail(message: str):
 
 @click.group("keys")
 def group():
-    """Signing keys for ID tokens and access tokens."""
+    """Signing keys for ID tokens and access tokens, and the key-encryption key."""
 
 
 @group.command("list")
@@ -199,3 +199,26 @@ def import_(file, alg, actor):
         click.echo(f"It replaces the unused next key {replaced}, which is retired.")
     click.echo(f"The key is stored encrypted in the database: delete {file} or lock it away.")
 
+
+@group.command("rotate-kek")
+@actor_option
+@with_appcontext
+def rotate_kek(actor):
+    """Re-encrypt every secret at rest (signing keys, TOTP secrets) under IDP_KEY_ENCRYPTION_KEY.
+
+    Old secrets are read with the keys in IDP_KEY_ENCRYPTION_KEYS_DECRYPT_ONLY. One
+    transaction: all or nothing. Safe to run again.
+    """
+    try:
+        result = kek_rotation.rotate_kek(actor)
+    except kek_rotation.Undecryptable as error:
+        _fail(str(error))
+    total = sum(result.reencrypted.values())
+    if not total:
+        click.echo(f"Every secret ({result.already_current}) is already under the current "
+                   f"key-encryption key {result.kek_id}; nothing to do.")
+        return
+    counts = ", ".join(f"{table} {n}" for table, n in result.reencrypted.items())
+    click.echo(f"Re-encrypted {total} secret(s) under key-encryption key {result.kek_id} "
+               f"({counts}). Once every worker runs with this IDP_KEY_ENCRYPTION_KEY, remove the "
+               "old key from IDP_KEY_ENCRYPTION_KEYS_DECRYPT_ONLY.")
