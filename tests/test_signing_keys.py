@@ -7,17 +7,20 @@ import json
 import threading
 
 import pytest
+from alembic import command
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jws, jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
-from idp import audit, clock, key_lifecycle, key_schedule, keys
+from idp import audit, clock, create_app, key_lifecycle, key_schedule, keys
+from idp.cli.db import alembic_config
 from idp.cli.table import when
 from idp.extensions import db
 from idp.models import AuditEvent, SigningKey
 from tests.actors import RelyingParty
+from tests.conftest import BASE_SETTINGS
 from tests.resource_server import DossierService, UnknownKid
 
 #: For checks of a command's input: refused before any storage is touched, so one backend does.
@@ -326,6 +329,28 @@ def test_kid_is_the_rfc7638_thumbprint(client):
         assert key["kid"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+# --- the timings --------------------------------------------------------------------------------
+SCHEDULE_DEFAULTS = {"IDP_KEYS_CACHE_TTL": 30, "IDP_ID_TOKEN_TTL": 300, "IDP_ACCESS_TOKEN_TTL": 300}
+
+
+@pytest.mark.parametrize("changes, lead, retention", [
+    ({}, 60, 330),
+    ({"IDP_LOGOUT_TOKEN_TTL": 900}, 60, 930),
+    ({"IDP_ID_TOKEN_TTL": 3600}, 60, 3630),
+    ({"IDP_ACCESS_TOKEN_TTL": 1200, "IDP_KEYS_CACHE_TTL": 5}, 10, 1205),
+], ids=["defaults", "long-logout-token", "long-id-token", "long-access-token-short-cache"])
+def test_timings_follow_the_configured_lifetimes(changes, lead, retention):
+    config = {**SCHEDULE_DEFAULTS, **changes}
+    assert key_schedule.publication_lead(config) == lead
+    assert key_schedule.retention(config) == retention
+    retired = SigningKey(state="retired", created_at=0, activated_at=100, retired_at=1000)
+    assert key_schedule.removed_at(retired, config) == 1000 + retention
+    assert key_schedule.is_published(retired, config, 1000 + retention - 0.001)
+    assert not key_schedule.is_published(retired, config, 1000 + retention)
+    never_signed = SigningKey(state="retired", created_at=0, activated_at=None, retired_at=1000)
+    assert not key_schedule.is_published(never_signed, config, 1000)
+
+
 # --- keys list and ensure ----------------------------------------------------------------------
 def test_keys_list_shows_every_key_and_its_times(app, runner, frozen_clock):
     advance_until_next_keys_are_ready(app)
@@ -365,6 +390,25 @@ def test_first_use_without_any_key_makes_them(app, client):
     assert len(jwks_kids(client)) == 4
     made = [e for e in audit_events(app, "signing_key.create") if e["actor"] == audit.SERVICE]
     assert sorted(e["detail"]["state"] for e in made) == ["active", "active", "next", "next"]
+
+
+def test_migration_keeps_one_active_key_per_algorithm(tmp_path):
+    fresh = create_app({**BASE_SETTINGS, "IDP_INSTANCE_DIR": str(tmp_path),
+                        "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
+    with fresh.app_context():
+        with db.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            for kid in ("first", "second"):  # two workers raced at first use, before 0003
+                connection.exec_driver_sql(
+                    "INSERT INTO signing_key (kid, alg, state, public_jwk, private_key_encrypted,"
+                    " created_at, activated_at) VALUES (?, 'RS256', 'active', '{}', x'00', 1, 1)",
+                    (kid,))
+        with db.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        assert dict(db.session.execute(select(SigningKey.kid, SigningKey.state)).all()) == {
+            "first": "retired", "second": "active"}
+        db.session.remove()
+        db.engine.dispose()
 
 
 # Concurrency is proven on PostgreSQL, where several workers share rows.
