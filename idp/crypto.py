@@ -28,7 +28,7 @@ class SecretBox:
         self._aead = AESGCM(key)
         #: Names the current KEK in the audit log without revealing it.
         self.kek_id = kek_id(key)
-        self._former = [AESGCM(k) for k in decrypt_only if k != key]
+        self._former = [AESGCM(k) for k in decrypt_only if not same(k, key)]
 
     def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
         """``purpose`` is bound as associated data: a TOTP secret can't pose as a signing key."""
