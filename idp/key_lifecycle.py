@@ -101,6 +101,7 @@ def rotate(actor: str, algs=keys.SUPPORTED_ALGS, if_older_than: int | None = Non
     With ``if_older_than`` (seconds), an algorithm whose active key is younger is left alone:
     what a daily scheduled job wants.
     """
+    keys.check_kek()
     keys.make_missing_keys(actor, "rotate")  # a next key for every algorithm, from now on
     _commit()
     outcomes = []
@@ -139,6 +140,7 @@ def revoke(actor: str, kid: str) -> Revoked:
 
     Every worker stops using it within ``IDP_KEYS_CACHE_TTL``; this process at once.
     """
+    keys.check_kek()
     key = find(kid)
     if key is None:
         raise Refused(f"there is no signing key with kid {kid!r} (see `idp keys list`)")
@@ -157,6 +159,7 @@ def revoke(actor: str, kid: str) -> Revoked:
 
 def import_key(actor: str, private_key, alg: str, source: str) -> tuple[SigningKey, str | None]:
     """Store a key read by idp.key_import as the next key; returns it and the kid it replaced."""
+    keys.check_kek()
     kid = private_key.thumbprint()
     existing = find(kid)
     if existing is not None:

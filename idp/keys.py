@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 
+from cryptography.exceptions import InvalidTag
 from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select, update
@@ -26,6 +27,27 @@ SUPPORTED_ALGS = ("RS256", "ES256")
 PURPOSE = "signing-key"
 #: RFC 7517/7518 public members; anything else a stored JWK might hold is never published.
 PUBLIC_MEMBERS = ("kty", "kid", "alg", "use", "n", "e", "crv", "x", "y")
+
+
+class ForeignKek(Exception):
+    """The configured key-encryption key cannot open the keys already stored."""
+
+
+def check_kek() -> None:
+    """Refuse to store keys under a KEK that cannot open the ones already stored: a command run
+    without the service's configuration (say, a cron job missing IDP_KEY_ENCRYPTION_KEY, which
+    then generates a key of its own) would otherwise make keys no worker can use."""
+    query = select(SigningKey.private_key_encrypted).where(SigningKey.state.in_(PUBLISHED))
+    sample = db.session.scalar(query.limit(1))
+    if sample is None:
+        return
+    try:
+        secret_box().decrypt(bytes(sample), PURPOSE)
+    except (InvalidTag, ValueError):
+        raise ForeignKek(
+            f"the key-encryption key in use ({secret_box().kek_id}) cannot open the signing keys "
+            "already stored: this is not the service's IDP_KEY_ENCRYPTION_KEY. Nothing was changed."
+        ) from None
 
 
 def generate(alg: str):
@@ -102,6 +124,7 @@ def _create(alg: str, state: str, actor: str, reason: str) -> SigningKey:
 
 def ensure_keys(actor: str, reason: str = "ensure") -> list[str]:
     """Make sure every algorithm has an active and a next key; returns the kids made."""
+    check_kek()
     try:
         made = [key.kid for key in make_missing_keys(actor, reason)]
         db.session.commit()

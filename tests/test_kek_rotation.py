@@ -6,6 +6,8 @@ import os
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from idp import create_app, crypto, keys
@@ -13,7 +15,7 @@ from idp.auth import totp
 from idp.crypto import SecretBox
 from idp.extensions import db
 from idp.kek_rotation import ENCRYPTED_COLUMNS
-from idp.models import Activation, AuditEvent
+from idp.models import Activation, AuditEvent, SigningKey
 from tests.actors import Parent, RelyingParty
 from tests.conftest import BASE_SETTINGS, KEK
 from tests.test_signing_keys import tokens_for
@@ -162,6 +164,30 @@ def test_kek_rotation_changes_nothing_when_a_secret_cannot_be_read(app, app_with
     with app.app_context():
         audited = select(AuditEvent.id).where(AuditEvent.action == "kek.rotate")
         assert db.session.scalar(audited) is None
+
+
+@pytest.mark.parametrize("command", [
+    ["rotate", "--alg", "RS256"], ["ensure"], ["import", "{pem}"], ["revoke", "{kid}", "--yes"],
+], ids=["rotate", "ensure", "import", "revoke"])
+def test_key_commands_refuse_to_run_under_a_foreign_kek(app, app_with, tmp_path, command):
+    """E.g. a cron job without IDP_KEY_ENCRYPTION_KEY: it would store keys nobody can open."""
+    with app.app_context():
+        before = dict(db.session.execute(select(SigningKey.kid, SigningKey.state)).all())
+        kid = db.session.scalar(select(SigningKey.kid).where(SigningKey.state == "next"))
+        db.session.execute(update(SigningKey).where(SigningKey.kid == kid)  # ensure has work
+                           .values(state="retired", retired_at=0))
+        db.session.commit()
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    foreign = app_with(IDP_KEY_ENCRYPTION_KEY=crypto.new_kek())
+    result = run(foreign, *[part.format(pem=pem, kid=kid) for part in command])
+    assert result.exit_code == 1, result.output
+    assert "this is not the service's IDP_KEY_ENCRYPTION_KEY. Nothing was changed." in result.output
+    with app.app_context():
+        after = dict(db.session.execute(select(SigningKey.kid, SigningKey.state)).all())
+    assert after == {**before, kid: "retired"}
 
 
 def test_kek_rotation_without_the_old_key_says_what_is_missing(app, app_with):

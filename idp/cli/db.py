@@ -36,7 +36,10 @@ def upgrade_command():
     """Apply every pending migration and make any missing signing key (safe to run again)."""
     upgrade()
     # Here, once, rather than racing between workers at their first request.
-    made = keys.ensure_keys(audit.os_user(), "db upgrade")
+    try:
+        made = keys.ensure_keys(audit.os_user(), "db upgrade")
+    except keys.ForeignKek as refused:
+        raise click.ClickException(str(refused)) from None
     click.echo("Database is up to date."
                + (f" Created {len(made)} signing key(s)." if made else ""))
 

@@ -74,7 +74,10 @@ def list_():
 @with_appcontext
 def ensure(actor):
     """Give every algorithm an active key and a next key (`idp db upgrade` does this too)."""
-    made = keys.ensure_keys(actor)
+    try:
+        made = keys.ensure_keys(actor)
+    except keys.ForeignKek as refused:
+        _fail(str(refused))
     if not made:
         click.echo("Every algorithm has an active key and a next key.")
     for kid in made:
@@ -99,7 +102,7 @@ def rotate(alg, min_age, actor):
     config = current_app.config
     try:
         outcomes = key_lifecycle.rotate(actor, (alg,) if alg else keys.SUPPORTED_ALGS, min_age)
-    except key_lifecycle.Refused as refused:
+    except (key_lifecycle.Refused, keys.ForeignKek) as refused:
         _fail(str(refused))
     refused = False
     for outcome in outcomes:
@@ -153,7 +156,7 @@ def revoke(kid, yes, actor):
         raise SystemExit(1)
     try:
         result = key_lifecycle.revoke(actor, kid)
-    except key_lifecycle.Refused as refused:
+    except (key_lifecycle.Refused, keys.ForeignKek) as refused:
         _fail(str(refused))
     click.echo(
         f"Revoked {kid}. It is out of the JWKS now; every worker stops using it within "
@@ -190,7 +193,7 @@ def import_(file, alg, actor):
     try:
         private_key, found = key_import.read_pem(pem, alg, passphrase)
         record, replaced = key_lifecycle.import_key(actor, private_key, found, source=file.name)
-    except (key_import.UnusableKey, key_lifecycle.Refused) as refused:
+    except (key_import.UnusableKey, key_lifecycle.Refused, keys.ForeignKek) as refused:
         _fail(f"{file}: {refused}")
     ready = key_schedule.ready_at(record, current_app.config)
     click.echo(f"Imported {found} key {record.kid} as the next key; it is published now. "
