@@ -14,7 +14,7 @@ from flask import Flask
 
 from idp import logs, settings
 from idp.browser_session import BrowserSessionInterface
-from idp.crypto import SecretBox, load_kek
+from idp.crypto import SecretBox, load_decrypt_only_keks, load_kek
 from idp.extensions import csrf, db
 from idp.store import create_store
 
@@ -37,7 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     store = create_store(app.config)
     app.extensions["idp.store"] = store
-    app.extensions["idp.secret_box"] = SecretBox(load_kek(app.config))
+    app.extensions["idp.secret_box"] = SecretBox(
+        load_kek(app.config), load_decrypt_only_keks(app.config)
+    )
     app.session_interface = BrowserSessionInterface(store, app.config["IDP_SESSION_MAX_TTL"])
     if not store.shared:
         log.warning(

@@ -1,21 +1,53 @@
-"""The signing-key store: create keys, pick the active one per algorithm, publish the JWKS.
+"""The signing-key store as the running service uses it: the active key per algorithm, the
+JWKS, the keys we verify our own tokens with, and making keys that are missing.
 
 Keys live in the database so every worker and replica signs with the same set. Each process
-keeps the decrypted set for at most ``CACHE_SECONDS``, so a change made by another process (a
-rotation, a revocation) is used everywhere within that bound without a restart.
+keeps the decrypted set for at most ``IDP_KEYS_CACHE_TTL`` seconds, so a change made by another
+process (a rotation, a revocation: idp.key_lifecycle) is used everywhere within that bound
+without a restart. The cached set also expires the moment a retired key's time is up, so a
+retired key leaves the JWKS exactly at ``key_schedule.removed_at``.
 """
 
+import hashlib
+import json
 import threading
 
+from cryptography.exceptions import InvalidTag
+from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
-from idp import clock
+from idp import audit, clock, key_schedule
 from idp.extensions import db, secret_box
-from idp.models.signing_key import ACTIVE, PUBLISHED, SigningKey
+from idp.models.signing_key import ACTIVE, NEXT, PUBLISHED, RETIRED, SigningKey
 
 SUPPORTED_ALGS = ("RS256", "ES256")
-CACHE_SECONDS = 30
+#: Associated data of the encrypted private keys (idp.crypto): only a signing key decrypts as one.
+PURPOSE = "signing-key"
+#: RFC 7517/7518 public members; anything else a stored JWK might hold is never published.
+PUBLIC_MEMBERS = ("kty", "kid", "alg", "use", "n", "e", "crv", "x", "y")
+
+
+class ForeignKek(Exception):
+    """The configured key-encryption key cannot open the keys already stored."""
+
+
+def check_kek() -> None:
+    """Refuse to store keys under a KEK that cannot open the ones already stored: a command run
+    without the service's configuration (say, a cron job missing IDP_KEY_ENCRYPTION_KEY, which
+    then generates a key of its own) would otherwise make keys no worker can use."""
+    query = select(SigningKey.private_key_encrypted).where(SigningKey.state.in_(PUBLISHED))
+    sample = db.session.scalar(query.limit(1))
+    if sample is None:
+        return
+    try:
+        secret_box().decrypt(bytes(sample), PURPOSE)
+    except (InvalidTag, ValueError):
+        raise ForeignKek(
+            f"the key-encryption key in use ({secret_box().kek_id}) cannot open the signing keys "
+            "already stored: this is not the service's IDP_KEY_ENCRYPTION_KEY. Nothing was changed."
+        ) from None
 
 
 def generate(alg: str):
@@ -27,8 +59,9 @@ def generate(alg: str):
 
 
 def add_key(private_key, alg: str, state: str) -> SigningKey:
+    """Store a key (the caller commits). From this moment it is published, unless revoked."""
     kid = private_key.thumbprint()
-    public = private_key.as_dict(private=False)
+    public = {k: v for k, v in private_key.as_dict(private=False).items() if k in PUBLIC_MEMBERS}
     public.update(kid=kid, alg=alg, use="sig")
     now = clock.timestamp()
     record = SigningKey(
@@ -36,72 +69,120 @@ def add_key(private_key, alg: str, state: str) -> SigningKey:
         alg=alg,
         state=state,
         public_jwk=public,
-        private_key_encrypted=secret_box().encrypt(
-            private_key.as_pem(private=True), "signing-key"
-        ),
+        private_key_encrypted=secret_box().encrypt(private_key.as_pem(private=True), PURPOSE),
         created_at=now,
         activated_at=now if state == ACTIVE else None,
     )
     db.session.add(record)
+    db.session.flush()
     return record
 
 
-def ensure_active_keys() -> list[str]:
-    """Make an active key for every algorithm that has none; returns the kids made."""
+def private_key(record: SigningKey):
+    """The decrypted private key of a stored record, as a joserfc key with its kid."""
+    pem = secret_box().decrypt(record.private_key_encrypted, PURPOSE)
+    return (RSAKey if record.alg == "RS256" else ECKey).import_key(
+        pem, {"kid": record.kid, "alg": record.alg, "use": "sig"}
+    )
+
+
+def key_in_state(alg: str, state: str) -> SigningKey | None:
+    query = select(SigningKey).where(SigningKey.alg == alg, SigningKey.state == state)
+    return db.session.scalar(query)
+
+
+def make_missing_keys(actor: str, reason: str) -> list[SigningKey]:
+    """Give every algorithm an active key and a next key; the caller commits.
+
+    Without an active key, the next key (already published) is promoted at once; only when
+    there is none either is a brand-new key made active (first start: nobody has cached a JWKS
+    yet). Each change is audited.
+    """
     made = []
+    now = clock.timestamp()
     for alg in SUPPORTED_ALGS:
-        exists = db.session.scalar(
-            select(SigningKey.id).where(SigningKey.alg == alg, SigningKey.state == ACTIVE)
-        )
-        if not exists:
-            made.append(add_key(generate(alg), alg, ACTIVE).kid)
-    db.session.commit()
+        if key_in_state(alg, ACTIVE) is None:
+            waiting = key_in_state(alg, NEXT)
+            if waiting is not None:
+                db.session.execute(
+                    update(SigningKey).where(SigningKey.id == waiting.id, SigningKey.state == NEXT)
+                    .values(state=ACTIVE, activated_at=now)
+                )
+                audit.record(actor, "signing_key.activate", waiting.kid, alg=alg, reason=reason)
+            else:
+                made.append(_create(alg, ACTIVE, actor, reason))
+        if key_in_state(alg, NEXT) is None:
+            made.append(_create(alg, NEXT, actor, reason))
+    return made
+
+
+def _create(alg: str, state: str, actor: str, reason: str) -> SigningKey:
+    record = add_key(generate(alg), alg, state)
+    audit.record(actor, "signing_key.create", record.kid, alg=alg, state=state, reason=reason)
+    return record
+
+
+def ensure_keys(actor: str, reason: str = "ensure") -> list[str]:
+    """Make sure every algorithm has an active and a next key; returns the kids made."""
+    check_kek()
+    try:
+        made = [key.kid for key in make_missing_keys(actor, reason)]
+        db.session.commit()
+    except IntegrityError:
+        # Another worker made them at the same moment (one active/next per algorithm is a
+        # unique index); theirs are as good as ours.
+        db.session.rollback()
+        return []
+    forget_cache()
     return made
 
 
 class _Cache:
     def __init__(self):
         self.lock = threading.Lock()
-        self.loaded_at = float("-inf")
+        self.expires_at = float("-inf")
         self.signing: dict[str, object] = {}  # alg -> private joserfc key with kid
         self.public: KeySet = KeySet([])
         self.jwks: dict = {"keys": []}
+        self.etag = ""
 
 
 _cache = _Cache()
 
 
-def _published() -> list[SigningKey]:
+def _stored() -> list[SigningKey]:
     query = select(SigningKey).where(SigningKey.state.in_(PUBLISHED)).order_by(SigningKey.id)
     return list(db.session.scalars(query))
 
 
 def _load():
+    config = current_app.config
     with _cache.lock:
-        if clock.now() - _cache.loaded_at < CACHE_SECONDS:
+        now = clock.now()
+        if now < _cache.expires_at:
             return _cache
-        rows = _published()
+        rows = _stored()
         if {row.alg for row in rows if row.state == ACTIVE} != set(SUPPORTED_ALGS):
-            ensure_active_keys()  # first start: make what is missing
-            rows = _published()
-        signing = {}
-        for row in rows:
-            if row.state == ACTIVE:
-                pem = secret_box().decrypt(row.private_key_encrypted, "signing-key")
-                key = (RSAKey if row.alg == "RS256" else ECKey).import_key(
-                    pem, {"kid": row.kid, "alg": row.alg, "use": "sig"}
-                )
-                signing[row.alg] = key
-        _cache.signing = signing
-        _cache.jwks = {"keys": [dict(row.public_jwk) for row in rows]}
+            ensure_keys(audit.SERVICE, "first use")  # normally `idp db upgrade` did this
+            rows = _stored()
+        published = [row for row in rows if key_schedule.is_published(row, config, now)]
+        _cache.signing = {row.alg: private_key(row) for row in published if row.state == ACTIVE}
+        _cache.jwks = {"keys": [_public_members(row.public_jwk) for row in published]}
         _cache.public = KeySet.import_key_set(_cache.jwks)
-        _cache.loaded_at = clock.now()
+        canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
+        _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
+        ends = [key_schedule.removed_at(row, config) for row in published if row.state == RETIRED]
+        _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
         return _cache
+
+
+def _public_members(jwk: dict) -> dict:
+    return {member: jwk[member] for member in PUBLIC_MEMBERS if member in jwk}
 
 
 def forget_cache() -> None:
     """Drop this process's copy, e.g. right after this process changed the keys."""
-    _cache.loaded_at = float("-inf")
+    _cache.expires_at = float("-inf")
 
 
 def signing_key(alg: str):
@@ -113,10 +194,17 @@ def signing_key(alg: str):
 
 
 def public_jwks() -> dict:
-    """The JWKS document: public parts of every published key, nothing private."""
+    """The JWKS document (RFC 7517 section 5): the public members of every published key."""
     return _load().jwks
 
 
+def public_jwks_with_etag() -> tuple[dict, str]:
+    """The JWKS document and a strong validator of it (one snapshot), for conditional GETs."""
+    loaded = _load()
+    return loaded.jwks, loaded.etag
+
+
 def verification_keys() -> KeySet:
-    """Our own published public keys, for verifying tokens we issued."""
+    """Our own published public keys, for verifying tokens we issued. A revoked key, or a
+    retired one past its time, is not among them."""
     return _load().public

@@ -54,7 +54,20 @@ SETTINGS: dict[str, Setting] = {
         "32 random bytes, base64url. Encrypts signing keys and TOTP secrets at rest "
         "(AES-GCM). Unset: generated once into keys/kek (embedded default only).",
     ),
+    "IDP_KEY_ENCRYPTION_KEYS_DECRYPT_ONLY": Setting(
+        "",
+        "Other key-encryption keys (comma-separated, base64url), accepted for decrypting only: "
+        "the old key while `idp keys rotate-kek` moves every secret to IDP_KEY_ENCRYPTION_KEY. "
+        "Empty otherwise.",
+    ),
     "IDP_KEYS_DIR": Setting(str(PROJECT_ROOT / "keys"), "Where the generated kek is kept."),
+    # --- signing keys ------------------------------------------------------------------------
+    "IDP_KEYS_CACHE_TTL": Setting(
+        30,
+        "How long a worker keeps the signing keys before reading them again, and the JWKS "
+        "max-age. A rotation or revocation reaches every worker within this time; a next key "
+        "is published twice this long before it signs.",
+    ),
     # --- e-mail ------------------------------------------------------------------------------
     "IDP_SMTP_URL": Setting(
         "",

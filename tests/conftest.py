@@ -106,7 +106,7 @@ def _migrate_and_key(overrides: dict) -> None:
     with app.app_context():
         upgrade()
         keys.forget_cache()
-        keys.ensure_active_keys()
+        keys.ensure_keys("tests", "test template")
         db.session.remove()
         db.engine.dispose()
 
@@ -128,21 +128,39 @@ def postgres_url():
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     url = f"{base}/{name}"
     _migrate_and_key({**BASE_SETTINGS, "IDP_DATABASE_URL": url, "IDP_REDIS_URL": REDIS_URL})
+    with psycopg.connect(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}") as conn:
+        _PG_SIGNING_KEYS.extend(conn.execute(_SIGNING_KEYS_QUERY).fetchall())
     yield url
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _KEPT_TABLES = {"alembic_version", "signing_key"}
+# The signing keys every PostgreSQL test starts with; a test that rotates, revokes or
+# re-encrypts them gets them put back (SQLite tests each have their own copy of the file).
+_PG_SIGNING_KEYS: list = []
+_SIGNING_KEY_COLUMNS = [c.name for c in db.metadata.tables["signing_key"].columns]
+_SIGNING_KEYS_QUERY = f"SELECT {', '.join(_SIGNING_KEY_COLUMNS)} FROM signing_key ORDER BY id"
 
 
 def _truncate(app):
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in _KEPT_TABLES]
         db.session.execute(text(f'TRUNCATE {", ".join(f"{chr(34)}{t}{chr(34)}" for t in tables)} CASCADE'))
+        _restore_signing_keys()
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+
+
+def _restore_signing_keys():
+    now = [tuple(row) for row in db.session.execute(text(_SIGNING_KEYS_QUERY))]
+    if now == [tuple(row) for row in _PG_SIGNING_KEYS]:
+        return
+    table = db.metadata.tables["signing_key"]
+    db.session.execute(table.delete())
+    db.session.execute(table.insert(),
+                       [dict(zip(_SIGNING_KEY_COLUMNS, row)) for row in _PG_SIGNING_KEYS])
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -19,6 +19,8 @@ from idp.models import Account
 STEP = 30
 DIGITS = 6
 SECRET_BYTES = 20  # 160 bits, RFC 4226's recommendation
+#: Associated data of encrypted TOTP secrets (idp.crypto).
+PURPOSE = "totp"
 
 
 def new_secret() -> str:
@@ -71,8 +73,8 @@ def accept_for_account(account: Account, secret: str, code: str) -> bool:
 
 
 def decrypt_secret(blob: bytes) -> str:
-    return secret_box().decrypt(blob, "totp").decode()
+    return secret_box().decrypt(blob, PURPOSE).decode()
 
 
 def encrypt_secret(secret: str) -> bytes:
-    return secret_box().encrypt(secret.encode(), "totp")
+    return secret_box().encrypt(secret.encode(), PURPOSE)

@@ -5,9 +5,10 @@ from flask.cli import FlaskGroup
 
 
 def init_cli(app):
-    from idp.cli import client, db, demo, keys, org, parent, worker
+    from idp.cli import audit, client, db, demo, keys, org, parent, worker
 
-    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group):
+    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group,
+                  audit.group):
         app.cli.add_command(group)
     app.cli.add_command(worker.command)
 

@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from flask.cli import with_appcontext
 
-from idp import keys
+from idp import audit, keys
 from idp.extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -36,8 +36,12 @@ def upgrade_command():
     """Apply every pending migration and make any missing signing key (safe to run again)."""
     upgrade()
     # Here, once, rather than racing between workers at their first request.
-    made = keys.ensure_active_keys()
-    click.echo("Database is up to date." + (f" Created {len(made)} signing key(s)." if made else ""))
+    try:
+        made = keys.ensure_keys(audit.os_user(), "db upgrade")
+    except keys.ForeignKek as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo("Database is up to date."
+               + (f" Created {len(made)} signing key(s)." if made else ""))
 
 
 @group.command("revision")

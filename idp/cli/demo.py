@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import clock, keys, settings
+from idp import audit, clock, keys, settings
 from idp.cli.client import register
 from idp.cli.db import upgrade
 from idp.extensions import db
@@ -34,7 +34,7 @@ def group():
 def seed() -> list[str]:
     """Create what is missing; returns lines telling what to open."""
     upgrade()
-    keys.ensure_active_keys()
+    keys.ensure_keys(audit.os_user(), "demo up")
     org = db.session.scalar(select(Organisation).where(Organisation.code == DEMO_ORG[0]))
     if org is None:
         org = Organisation(code=DEMO_ORG[0], name=DEMO_ORG[1], requires_2fa=True,

@@ -2,6 +2,7 @@
 
 from idp.models.account import Account
 from idp.models.activation import Activation
+from idp.models.audit_event import AuditEvent
 from idp.models.authorization_code import AuthorizationCode
 from idp.models.client import Client
 from idp.models.grant import Grant
@@ -13,6 +14,7 @@ __all__ = [
     "AccessToken",
     "Account",
     "Activation",
+    "AuditEvent",
     "AuthorizationCode",
     "Client",
     "Grant",

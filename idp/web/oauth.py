@@ -6,7 +6,7 @@ from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import clock, i18n, keys, metrics, sessions
+from idp import clock, i18n, key_schedule, keys, metrics, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
@@ -71,10 +71,14 @@ def discovery():
 
 @bp.get("/jwks")
 def jwks():
-    response = jsonify(keys.public_jwks())
+    """RFC 7517 section 5. The max-age is the bound within which every worker uses a key change;
+    a next key is published long enough before it signs that a cached copy always has it."""
+    document, etag = keys.public_jwks_with_etag()
+    response = jsonify(document)
     response.cache_control.public = True
-    response.cache_control.max_age = keys.CACHE_SECONDS
-    return response
+    response.cache_control.max_age = key_schedule.cache_ttl(current_app.config)
+    response.set_etag(etag)
+    return response.make_conditional(request)
 
 
 @bp.get("/authorize")

@@ -1,0 +1,31 @@
+"""The audit log: a record of every administrative action (who, when, what, to which thing).
+
+``record()`` adds the event to the current transaction, so it is committed together with the
+change it describes, or not at all. Callers pass facts, never secrets: kids, counts, names.
+"""
+
+import getpass
+import os
+
+from idp import clock
+from idp.extensions import db
+from idp.models import AuditEvent
+
+#: The actor of what the service does by itself (e.g. making a missing key at first use).
+SERVICE = "idp (service)"
+
+
+def record(actor: str, action: str, target: str = "", **detail) -> AuditEvent:
+    """Add an event to the session; the caller commits it with the change it describes."""
+    event = AuditEvent(at=clock.timestamp(), actor=actor, action=action, target=target,
+                       detail=detail)
+    db.session.add(event)
+    return event
+
+
+def os_user() -> str:
+    """Who runs this process, for commands run without ``--actor``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry, e.g. in some containers
+        return f"uid {os.getuid()}"
