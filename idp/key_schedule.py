@@ -15,10 +15,8 @@ token lifetime, so a retired key stays published until
 
 from idp.models.signing_key import ACTIVE, NEXT, RETIRED, REVOKED, SigningKey
 
-#: Every lifetime of a token we sign with these keys. The logout token's setting arrives with
-#: back-channel logout; until then its documented default counts.
-SIGNED_TOKEN_TTLS = {"IDP_ID_TOKEN_TTL": 300, "IDP_ACCESS_TOKEN_TTL": 300,
-                     "IDP_LOGOUT_TOKEN_TTL": 120}
+#: Every lifetime of a token we sign with these keys.
+SIGNED_TOKEN_TTLS = ("IDP_ID_TOKEN_TTL", "IDP_ACCESS_TOKEN_TTL", "IDP_LOGOUT_TOKEN_TTL")
 
 
 def cache_ttl(config) -> int:
@@ -32,7 +30,7 @@ def publication_lead(config) -> int:
 
 
 def longest_token_ttl(config) -> int:
-    return max(int(config.get(name, default)) for name, default in SIGNED_TOKEN_TTLS.items())
+    return max(int(config[name]) for name in SIGNED_TOKEN_TTLS)
 
 
 def retention(config) -> int:
