@@ -330,7 +330,8 @@ def test_kid_is_the_rfc7638_thumbprint(client):
 
 
 # --- the timings --------------------------------------------------------------------------------
-SCHEDULE_DEFAULTS = {"IDP_KEYS_CACHE_TTL": 30, "IDP_ID_TOKEN_TTL": 300, "IDP_ACCESS_TOKEN_TTL": 300}
+SCHEDULE_DEFAULTS = {"IDP_KEYS_CACHE_TTL": 30, "IDP_ID_TOKEN_TTL": 300, "IDP_ACCESS_TOKEN_TTL": 300,
+                     "IDP_LOGOUT_TOKEN_TTL": 120}
 
 
 @pytest.mark.parametrize("changes, lead, retention", [
