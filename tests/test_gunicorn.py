@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,14 @@ def server(postgres_url, tmp_path):
                 r.delete(key)
 
 
+@dataclass
 class SimpleServer:
-    def __init__(self, process, url, http_port, metrics_port, log, folder):
-        self.process, self.url, self.http_port, self.metrics_port = process, url, http_port, metrics_port
-        self.log, self.folder = log, folder
+    process: subprocess.Popen
+    url: str
+    http_port: int
+    metrics_port: int
+    log: Path
+    folder: Path
 
 
 def trickling_post(port: int, result: dict) -> None:

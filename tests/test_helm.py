@@ -225,6 +225,9 @@ REFUSED = [
     ("database-url-in-config", {"config": {
         "IDP_ISSUER": ISSUER, "IDP_DATABASE_URL": "postgresql+psycopg://u:pw@db/idp"}},
      "is a secret setting"),
+    ("secret-in-config-after-dropping-its-reference", {"config": {
+        "IDP_ISSUER": ISSUER, "IDP_SMTP_URL": "smtp://u:pw@mail"}, "secrets": {"env": {
+        "IDP_SMTP_URL": None}}}, "is a secret setting"),
     ("value-in-secret-ref", {"config": {"IDP_ISSUER": ISSUER}, "secrets": {"env": {
         "IDP_SMTP_URL": {"key": "IDP_SMTP_URL", "value": "smtp://u:pw@mail"}}}},
      "secret values never go in values"),

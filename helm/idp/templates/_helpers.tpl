@@ -66,8 +66,9 @@ and the Ingress serves its host, so a wrong one must stop the install.
 {{/* The plain settings as a map: non-empty config values, secret ones refused. */}}
 {{- define "idp.configData" -}}
 {{- $issuer := include "idp.issuer" . }}
+{{- $secret := list "IDP_SECRET_KEY" "IDP_KEY_ENCRYPTION_KEY" "IDP_DATABASE_URL" "IDP_REDIS_URL" "IDP_SMTP_URL" }}
 {{- range $key, $value := .Values.config }}
-{{- if hasKey $.Values.secrets.env $key }}
+{{- if or (has $key $secret) (hasKey $.Values.secrets.env $key) }}
 {{- fail (printf "config.%s is a secret setting: put it in the Secret and reference it under secrets.env" $key) }}
 {{- end }}
 {{- if not (hasPrefix "IDP_" $key) }}
