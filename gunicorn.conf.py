@@ -1,0 +1,56 @@
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+The container image and the Helm chart run exactly this. Sizes and timeouts come from the
+environment so an operator tunes them in the chart's values, not by rebuilding the image.
+
+Shutdown: on SIGTERM gunicorn stops accepting connections, lets every in-flight request finish
+for up to GUNICORN_GRACEFUL_TIMEOUT seconds, then exits. Kubernetes waits
+terminationGracePeriodSeconds (after the preStop sleep) before it sends SIGKILL, so the chart
+keeps that period longer than the preStop sleep plus this timeout.
+"""
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+_host = os.environ.get("GUNICORN_HOST", "0.0.0.0")
+# Two listeners: the app answers /metrics only on the metrics port, so the Ingress (which routes
+# to 8000) never exposes it and the NetworkPolicy can let only monitoring reach the other port.
+bind = [
+    f"{_host}:{_int('GUNICORN_PORT', 8000)}",
+    f"{_host}:{_int('IDP_METRICS_PORT', 9100)}",
+]
+
+worker_class = "gthread"  # threads: a slow SMTP or argon2 hash does not block the whole worker
+workers = _int("GUNICORN_WORKERS", 2)
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", 30)  # a worker silent this long is killed and replaced
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)  # above 5 s only behind a proxy that keeps longer
+
+# No access log: activation links carry their token in the path (/activeren/<token>). The app
+# logs each request itself, without it. Errors still go to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# No control socket: it would be a file under $HOME (read-only in the container) and an
+# extra way in; Kubernetes manages the process.
+control_socket_disable = True
+# The heartbeat files of the workers: /tmp is the one writable place (an emptyDir).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp")
+
+
+def child_exit(server, worker):
+    """Prometheus multi-process mode: drop the live gauges of a worker that is gone."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

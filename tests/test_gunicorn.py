@@ -1,0 +1,129 @@
+"""The image's command outside a container: `gunicorn -c gunicorn.conf.py wsgi:app` with the
+production settings (PostgreSQL, Redis, secrets from the environment) serves on both ports,
+writes nothing to disk, logs no request paths, and on SIGTERM lets an in-flight request finish
+before it exits 0. (.ci/image runs the same in the real image, read-only and non-root.)
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+
+from idp.settings import PROJECT_ROOT
+from tests.conftest import KEK, REDIS_URL, RUN_ID
+from tests.processes import free_port
+
+ACTIVATION_TOKEN = "tokenThatMustNeverBeLogged_8d1f0c"
+
+
+@pytest.fixture
+def server(postgres_url, tmp_path):
+    http_port, metrics_port = free_port(), free_port()
+    prefix = f"idptest:{RUN_ID}:gunicorn:"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("IDP_", "GUNICORN_", "PROMETHEUS_"))}
+    env.update(
+        IDP_ISSUER="https://idp.example.test", IDP_DATABASE_URL=postgres_url,
+        IDP_REDIS_URL=REDIS_URL, IDP_REDIS_PREFIX=prefix, IDP_SECRET_KEY="gunicorn-test-secret",
+        IDP_KEY_ENCRYPTION_KEY=KEK, IDP_SMTP_URL="smtp://127.0.0.1:1", IDP_WORKER="off",
+        # Where the embedded default would write: must stay absent with every setting given.
+        IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+        GUNICORN_HOST="127.0.0.1", GUNICORN_PORT=str(http_port), IDP_METRICS_PORT=str(metrics_port),
+        GUNICORN_WORKERS="2", GUNICORN_THREADS="2", GUNICORN_GRACEFUL_TIMEOUT="10",
+        GUNICORN_WORKER_TMP_DIR=str(tmp_path),
+    )
+    (tmp_path / "prometheus").mkdir()
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{http_port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/jwks", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        yield SimpleServer(process, url, http_port, metrics_port, log, tmp_path)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        with redis_lib.Redis.from_url(REDIS_URL) as r:
+            for key in r.scan_iter(f"{prefix}*"):
+                r.delete(key)
+
+
+@dataclass
+class SimpleServer:
+    process: subprocess.Popen
+    url: str
+    http_port: int
+    metrics_port: int
+    log: Path
+    folder: Path
+
+
+def trickling_post(port: int, result: dict) -> None:
+    """A token request whose body arrives over about two seconds."""
+    body = b"grant_type=authorization_code&code=x&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb"
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+        conn.sendall(b"POST /token HTTP/1.1\r\nHost: idp.example.test\r\nConnection: close\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        result["started"] = True
+        step = len(body) // 8 + 1
+        for i in range(0, len(body), step):
+            conn.sendall(body[i:i + step])
+            time.sleep(0.25)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    result["answer"] = answer
+
+
+def test_serves_both_ports_and_writes_nothing(server):
+    assert requests.get(f"{server.url}/.well-known/openid-configuration", timeout=5).json()[
+        "issuer"] == "https://idp.example.test"
+    # The metrics listener is gunicorn's second bind (what it serves there is the app's).
+    metrics = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5)
+    assert metrics.status_code < 500
+    requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", timeout=5)
+    assert not (server.folder / "instance").exists()
+    assert not (server.folder / "keys").exists()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+    assert ACTIVATION_TOKEN not in server.log.read_text()  # no access log
+
+
+def test_sigterm_lets_the_in_flight_request_finish(server):
+    result: dict = {}
+    client = threading.Thread(target=trickling_post, args=(server.http_port, result))
+    client.start()
+    while "started" not in result:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the worker is now reading the body
+    sent = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    client.join(timeout=15)
+    # The request got its whole answer (invalid client: no credentials), not a reset.
+    assert result["answer"].startswith(b"HTTP/1.1 401 "), result
+    assert server.process.wait(timeout=15) == 0
+    assert time.monotonic() - sent > 1  # it waited for the request, not cut it off
+    with pytest.raises(requests.ConnectionError):  # and then no longer listens
+        requests.get(f"{server.url}/jwks", timeout=2)
