@@ -54,3 +54,12 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server):
+    """Several workers need Redis: the in-process store would give each its own sessions."""
+    if server.cfg.workers > 1 and not os.environ.get("IDP_REDIS_URL"):
+        raise SystemExit(
+            f"IDP_REDIS_URL is not set, but GUNICORN_WORKERS is {server.cfg.workers}: sessions "
+            "would live in one worker only. Set IDP_REDIS_URL, or run one worker."
+        )

@@ -112,8 +112,12 @@ def main() -> None:
     try:
         print(podman_run(env_file, "idp", "db", "upgrade").strip())
         run(*PODMAN, "run", "-d", "--name", name, *HARDENED, "--env-file", env_file, IMAGE)
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", name) == "ok\n"
+        assert wait_for(f"http://127.0.0.1:{port}/readyz", name) == "ready\n"
         jwks = wait_for(f"http://127.0.0.1:{port}/jwks", name)
         assert {key["alg"] for key in json.loads(jwks)["keys"]} >= {"RS256", "ES256"}, jwks
+        metrics = wait_for(f"http://127.0.0.1:{metrics_port}/metrics", name)
+        assert "idp_request_duration_seconds" in metrics, metrics[:500]
         print(podman_run(env_file, "idp", "worker", "--once").strip())
 
         result: dict = {}

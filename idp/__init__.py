@@ -67,8 +67,12 @@ def _configure_flask(app: Flask) -> None:
         config["IDP_DATABASE_URL"] = f"sqlite:///{instance / 'idp.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = config["IDP_DATABASE_URL"]
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-    config["SECRET_KEY"] = config["IDP_SECRET_KEY"] or _generated_secret_key(instance)
     https = config["IDP_ISSUER"].startswith("https://")
+    if https and not config["IDP_SECRET_KEY"]:
+        # A generated key lives in one pod's /tmp: every replica would sign cookies differently.
+        raise RuntimeError("IDP_SECRET_KEY must be set when IDP_ISSUER is https (production); "
+                           "a generated key is only for the embedded default.")
+    config["SECRET_KEY"] = config["IDP_SECRET_KEY"] or _generated_secret_key(instance)
     config["SESSION_COOKIE_NAME"] = "__Host-idp" if https else "idp"
     config["SESSION_COOKIE_SECURE"] = https
     config["SESSION_COOKIE_HTTPONLY"] = True

@@ -53,7 +53,7 @@ def server(postgres_url, tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{url}/jwks", timeout=5).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
@@ -100,9 +100,12 @@ def trickling_post(port: int, result: dict) -> None:
 def test_serves_both_ports_and_writes_nothing(server):
     assert requests.get(f"{server.url}/.well-known/openid-configuration", timeout=5).json()[
         "issuer"] == "https://idp.example.test"
-    # The metrics listener is gunicorn's second bind (what it serves there is the app's).
+    assert requests.get(f"{server.url}/healthz", timeout=5).text == "ok\n"
+    assert requests.get(f"{server.url}/readyz", timeout=5).text == "ready\n"
+    # /metrics only on gunicorn's second bind, never on the port the ingress routes to.
     metrics = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5)
-    assert metrics.status_code < 500
+    assert metrics.status_code == 200 and "idp_request_duration_seconds" in metrics.text
+    assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 404
     requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", timeout=5)
     assert not (server.folder / "instance").exists()
     assert not (server.folder / "keys").exists()
@@ -127,3 +130,16 @@ def test_sigterm_lets_the_in_flight_request_finish(server):
     assert time.monotonic() - sent > 1  # it waited for the request, not cut it off
     with pytest.raises(requests.ConnectionError):  # and then no longer listens
         requests.get(f"{server.url}/jwks", timeout=2)
+
+
+def test_several_workers_without_redis_are_refused(tmp_path):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("IDP_", "GUNICORN_", "PROMETHEUS_"))}
+    env.update(GUNICORN_WORKERS="2", GUNICORN_HOST="127.0.0.1", GUNICORN_PORT=str(free_port()),
+               IDP_METRICS_PORT=str(free_port()), IDP_INSTANCE_DIR=str(tmp_path / "instance"),
+               IDP_KEYS_DIR=str(tmp_path / "keys"), GUNICORN_WORKER_TMP_DIR=str(tmp_path))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "IDP_REDIS_URL is not set, but GUNICORN_WORKERS is 2" in result.stdout + result.stderr

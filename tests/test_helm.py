@@ -77,9 +77,11 @@ def test_every_manifest_is_valid_kubernetes(release):
     assert kinds >= {"ConfigMap", "Deployment", "Service", "Ingress", "Job", "CronJob",
                      "PodDisruptionBudget", "NetworkPolicy", "ServiceAccount"}
     for manifest in manifests:
-        if manifest["kind"] == "ServiceMonitor":  # a CRD: not in the Kubernetes schema
+        if manifest["kind"] in ("ServiceMonitor", "PodMonitor"):  # CRDs: not in the schema
             assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
-            assert manifest["spec"]["endpoints"] == [
+            endpoints = manifest["spec"]["endpoints" if manifest["kind"] == "ServiceMonitor"
+                                         else "podMetricsEndpoints"]
+            assert endpoints == [
                 {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}]
             continue
         # strict: an unknown (misspelt) field is an error, as `kubectl apply` would warn.
@@ -188,6 +190,8 @@ def test_worker_is_a_deployment_running_idp_worker(release):
     worker = one(manifests, "Deployment", "worker")
     assert worker["spec"]["replicas"] == 2
     assert container(manifests, "Deployment", "worker")["args"] == ["idp", "worker"]
+    assert container(manifests, "Deployment", "worker")["ports"] == [
+        {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]  # its own counters
     # The web pods leave that work to it.
     assert one(manifests, "ConfigMap")["data"]["IDP_WORKER"] == "off"
 
@@ -284,7 +288,7 @@ def test_production_values_are_highly_available():
     assert "replicas" not in one(manifests, "Deployment", "web")["spec"]  # the HPA owns it
     assert one(manifests, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     assert one(manifests, "Deployment", "worker")["spec"]["replicas"] == 2
-    assert of_kind(manifests, "ServiceMonitor")
+    assert of_kind(manifests, "ServiceMonitor") and of_kind(manifests, "PodMonitor")
     for deployment in of_kind(manifests, "Deployment"):
         keys = {c["topologyKey"] for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]}
         assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
@@ -295,6 +299,7 @@ def test_defaults_have_no_autoscaler_and_no_service_monitor():
     assert one(manifests, "Deployment", "web")["spec"]["replicas"] == 2
     assert not of_kind(manifests, "HorizontalPodAutoscaler")
     assert not of_kind(manifests, "ServiceMonitor")  # its CRD may not exist
+    assert not of_kind(manifests, "PodMonitor")
     assert one(manifests, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
 
 

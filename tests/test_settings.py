@@ -32,3 +32,12 @@ def test_lifetime_that_is_not_a_number_is_a_clear_error(monkeypatch):
 def test_issuer_trailing_slash_is_dropped(monkeypatch):
     monkeypatch.setenv("IDP_ISSUER", "https://inloggen.example.nl/")
     assert settings.load()["IDP_ISSUER"] == "https://inloggen.example.nl"
+
+
+def test_production_needs_its_own_secret_key(tmp_path):
+    from idp import create_app
+
+    with pytest.raises(RuntimeError, match="IDP_SECRET_KEY must be set"):
+        create_app({"IDP_ISSUER": "https://inloggen.example.nl", "IDP_SECRET_KEY": "",
+                    "IDP_INSTANCE_DIR": str(tmp_path)})
+    assert not (tmp_path / "secret_key").exists()
