@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import logs, settings
 from idp.browser_session import BrowserSessionInterface
@@ -52,6 +53,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from idp.i18n import init_i18n
     from idp.cli import init_cli
 
+    if app.config["IDP_PROXY_HOPS"]:
+        # Only the configured hops are trusted: a client cannot pick its own IP for throttling.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["IDP_PROXY_HOPS"])
     init_oauth(app)
     init_web(app)
     init_i18n(app)

@@ -115,11 +115,39 @@ SETTINGS: dict[str, Setting] = {
         "How long a failed back-channel logout is retried (with growing pauses: 5 s, 10 s, "
         "20 s, ... at most 5 minutes) before it is given up and logged.",
     ),
+    # --- throttling and lockout (idp.throttle) -------------------------------------------------
+    "IDP_LOCKOUT_DELAY_AFTER": Setting(
+        5, "Failed sign-ins of one account before each next attempt must wait (5, 10, 20, ... s)."
+    ),
+    "IDP_LOCKOUT_AFTER": Setting(
+        10, "Failed sign-ins of one account that lock it for IDP_LOCKOUT_SECONDS (e-mail sent)."
+    ),
+    "IDP_LOCKOUT_SECONDS": Setting(900, "How long a lock lasts, after each further failure."),
+    "IDP_LOCKOUT_PERMANENT_AFTER": Setting(
+        100, "Consecutive failures after which only `idp parent unlock` opens the account "
+        "(NIST SP 800-63B: at most 100)."
+    ),
+    "IDP_THROTTLE_WINDOW": Setting(600, "Sliding window for the per-IP and per-organisation limits."),
+    "IDP_THROTTLE_IP_FAILURES": Setting(
+        30, "Failed sign-ins from one client IP in the window before it gets 429."
+    ),
+    "IDP_THROTTLE_ORG_FAILURES": Setting(
+        500, "Failed sign-ins in one organisation in the window before its sign-ins get 429."
+    ),
+    "IDP_PROXY_HOPS": Setting(
+        0, "Trusted proxies in front of the service (1 behind an ingress): the client IP is taken "
+        "from that many X-Forwarded-For entries. 0: the connection's address."
+    ),
     # --- password hashing (argon2id; OWASP minimum m=19 MiB, t=2, p=1) ----------------------
     "IDP_ARGON2_TIME_COST": Setting(2, "argon2id iterations."),
     "IDP_ARGON2_MEMORY_KIB": Setting(19 * 1024, "argon2id memory in KiB."),
     "IDP_ARGON2_PARALLELISM": Setting(1, "argon2id lanes."),
-    "IDP_PASSWORD_MIN_LENGTH": Setting(10, "Shortest password a parent may choose."),
+    "IDP_PASSWORD_MIN_LENGTH": Setting(
+        10, "Shortest password a parent may choose where sign-in also asks for a code."
+    ),
+    "IDP_PASSWORD_MIN_LENGTH_NO_2FA": Setting(
+        15, "Shortest password in an organisation without two-factor sign-in."
+    ),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(

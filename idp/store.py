@@ -62,6 +62,23 @@ class MemoryStore:
     def ping(self) -> bool:
         return True
 
+    def claim_until(self, key: str, now: float, until: float, ttl: int) -> bool:
+        """Store ``until`` if the key is absent or its time has passed; True if it was stored."""
+        with self._lock:
+            item = self._live(key)
+            if item and float(item[0]) > now:
+                return False
+            self._data[key] = (repr(until).encode(), clock.now() + ttl)
+            return True
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Add one and return the new count; the count expires ``ttl`` after its first use."""
+        with self._lock:
+            item = self._live(key)
+            count = int(item[0]) + 1 if item else 1
+            self._data[key] = (str(count).encode(), item[1] if item else clock.now() + ttl)
+            return count
+
     def schedule(self, name: str, member: str, due: float) -> None:
         with self._lock:
             self._schedules.setdefault(name, {})[member] = due
@@ -97,6 +114,15 @@ end
 return due
 """
 
+# Atomic: a time-stamped claim (a throttling wait) is taken only by the first caller after the
+# previous one's time has passed. The time is the service's clock, not Redis's.
+_CLAIM_UNTIL = """
+local held = redis.call('GET', KEYS[1])
+if held and tonumber(held) > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 
 class RedisStore:
     """The same API on Redis; every operation is a single atomic command."""
@@ -107,6 +133,7 @@ class RedisStore:
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.prefix = prefix
         self._claim_due = self.redis.register_script(_CLAIM_DUE)
+        self._claim_until = self.redis.register_script(_CLAIM_UNTIL)
 
     def get(self, key):
         return self.redis.get(self.prefix + key)
@@ -122,6 +149,16 @@ class RedisStore:
 
     def ping(self):
         return self.redis.ping()
+
+    def claim_until(self, key, now, until, ttl):
+        return bool(self._claim_until(keys=[self.prefix + key], args=[now, repr(until), max(1, int(ttl))]))
+
+    def incr(self, key, ttl):
+        with self.redis.pipeline(transaction=True) as pipe:  # MULTI: both or neither
+            pipe.incr(self.prefix + key)
+            pipe.expire(self.prefix + key, max(1, int(ttl)), nx=True)
+            count, _ = pipe.execute()
+        return count
 
     def schedule(self, name, member, due):
         self.redis.zadd(self.prefix + name, {member: due})

@@ -19,7 +19,7 @@ from tests.processes import WebProcess, environment, worker_process
 from tests.secrets_seen import remember, remember_tokens
 
 RETURN = "http://127.0.0.1/uitgelogd"
-IDLE = 4  # seconds: short enough for the worker process to show real expiry in this test
+IDLE = 10  # seconds: short enough to show real expiry, long enough for a busy CI machine
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def verified(instance, token: str, typ: str) -> dict:
 
 
 def wait_for_logout(receiver, count: int) -> list[str]:
-    deadline = time.monotonic() + 20  # the worker runs every second
+    deadline = time.monotonic() + IDLE + 30  # the worker runs every second
     while len(receiver.tokens) < count and time.monotonic() < deadline:
         time.sleep(0.1)
     return receiver.tokens

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs
 from flask import current_app
 from sqlalchemy import select
 
-from idp import clock, crypto, metrics
+from idp import clock, crypto, metrics, throttle
 from idp.auth import passwords, totp
+from idp.flows import lockout
 from idp.extensions import db, store
 from idp.models import Account, Organisation
 
@@ -30,26 +31,58 @@ AMR_2FA, AMR_PASSWORD = ["pwd", "otp"], ["pwd"]
 ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"
 
 
+SUCCESS, BAD_CREDENTIALS, LOCKED, THROTTLED = "success", "bad_credentials", "locked", "throttled"
+
+
 @dataclass
 class Outcome:
     account: Account | None
     amr: list[str] | None = None
     acr: str | None = None
+    #: SUCCESS, BAD_CREDENTIALS, LOCKED (shown as BAD_CREDENTIALS), THROTTLED (429).
+    result: str = BAD_CREDENTIALS
 
 
-def authenticate(org: Organisation | None, username: str, password: str, code: str) -> Outcome:
-    """Check the credentials; the caller commits (the TOTP step is recorded)."""
-    outcome = _check_credentials(org, username, password, code)
-    metrics.SIGN_INS.labels("success" if outcome.account else "bad_credentials").inc()
+def authenticate(org: Organisation, username: str, password: str, code: str, ip: str) -> Outcome:
+    """Check the credentials under the throttling rules; the caller commits."""
+    outcome = _attempt(org, username, password, code, ip)
+    metrics.SIGN_INS.labels(outcome.result).inc()
     return outcome
 
 
-def _check_credentials(org, username, password, code) -> Outcome:
-    account = None
-    if org is not None:
-        account = db.session.scalar(
-            select(Account).where(Account.organisation_id == org.id, Account.username == username)
-        )
+def _attempt(org, username, password, code, ip) -> Outcome:
+    source = throttle.source_refusal(ip, org.code)
+    if source:  # before any hashing: a throttled request must stay cheap
+        log.warning("sign-in throttled: too many failures from this %s", source)
+        return Outcome(None, result=THROTTLED)
+    account = db.session.scalar(
+        select(Account).where(Account.organisation_id == org.id, Account.username == username)
+    )
+    refusal = throttle.account_refusal(org.code, username, account)
+    if refusal:
+        passwords.verify_password(None, password)  # as slow as a wrong password: no oracle
+        throttle.record_source_failure(ip, org.code)
+        log.info("sign-in refused: account %s", refusal)
+        return Outcome(None, result=LOCKED)
+    outcome = _check_credentials(account, org, password, code)
+    if outcome.account is not None:
+        throttle.record_success(org.code, username)
+        _upgrade_hash(outcome.account, password)
+        return Outcome(outcome.account, outcome.amr, outcome.acr, SUCCESS)
+    failures = throttle.record_failure(org.code, username)
+    throttle.record_source_failure(ip, org.code)
+    if account is not None and account.is_active:
+        lockout.notify(account, failures)
+    return outcome
+
+
+def _upgrade_hash(account: Account, password: str) -> None:
+    """Costs were raised since this hash was made: store one with today's parameters."""
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+
+
+def _check_credentials(account, org, password, code) -> Outcome:
     password_ok = passwords.verify_password(account.password_hash if account else None, password)
     if account is None or not password_ok or not account.is_active:
         log.info("sign-in refused: %s", "unknown user" if account is None else

@@ -28,6 +28,9 @@ class Account(db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(Integer)
     activated_at: Mapped[int | None] = mapped_column(Integer)
+    #: Set after too many consecutive failed sign-ins (idp.throttle): only the helpdesk's
+    #: ``idp parent unlock`` clears it.
+    locked_at: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, session, ur
 from flask_babel import lazy_gettext as _l
 
 from idp import crypto
-from idp.auth import passwords, totp
+from idp.auth import password_policy, totp
 from idp.flows import activation as flow
 from idp.web.errors import error_page
 from idp.web.forms import ActivationForm
@@ -52,7 +52,7 @@ def activate():
     if not two_factor:
         del form.code  # nothing to enrol: this organisation signs in without a code
     if form.validate_on_submit():
-        problem = passwords.policy_problem(form.password.data, account.username)
+        problem = password_policy.problem(form.password.data, account)
         step = totp.matching_step(secret, form.code.data) if two_factor else None
         if problem:
             form.password.errors.append(problem)

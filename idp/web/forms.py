@@ -19,10 +19,15 @@ def code_field(label=_l("Code")):
     )
 
 
+# WTForms' own messages are English: every validator here gets ours.
+PASSWORD_TOO_LONG = _l("Kies een wachtwoord van hoogstens 256 tekens.")
+
+
 class ActivationForm(FlaskForm):
     password = PasswordField(
         _l("Nieuw wachtwoord"),
-        validators=[DataRequired(_l("Vul een wachtwoord in.")), Length(max=256)],
+        validators=[DataRequired(_l("Vul een wachtwoord in.")),
+                    Length(max=256, message=PASSWORD_TOO_LONG)],
         render_kw={"autocomplete": "new-password"},
     )
     password_again = PasswordField(
@@ -44,17 +49,19 @@ class LoginForm(FlaskForm):
     )
     username = StringField(
         _l("Gebruikersnaam"),
-        validators=[DataRequired(_l("Vul uw gebruikersnaam in.")), Length(max=150)],
+        validators=[DataRequired(_l("Vul uw gebruikersnaam in.")),
+                    Length(max=150, message=_l("Een gebruikersnaam is hoogstens 150 tekens lang."))],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Wachtwoord"),
-        validators=[DataRequired(_l("Vul uw wachtwoord in.")), Length(max=256)],
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")),
+                    Length(max=256, message=PASSWORD_TOO_LONG)],
         render_kw={"autocomplete": "current-password"},
     )
     code = StringField(
         _l("Code"),
-        validators=[Length(max=7)],
+        validators=[Length(max=7, message=CODE_MESSAGE)],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
     )
 

@@ -5,11 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import sessions
+from idp import sessions, throttle
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Organisation
 from idp.web import end_session
+from idp.web.errors import error_page
 from idp.web.forms import ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
@@ -17,6 +18,10 @@ bp = Blueprint("login", __name__)
 WRONG = _l(
     "Deze combinatie van gebruikersnaam, wachtwoord en code klopt niet. Let op hoofdletters "
     "en kleine letters, en gebruik de code die de app nu laat zien."
+)
+THROTTLED = _l(
+    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
+    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
 )
 FLOW_EXPIRED = _l(
     "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
@@ -52,13 +57,19 @@ def login():
             form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
         else:
             outcome = login_flow.authenticate(
-                chosen, form.username.data, form.password.data, form.code.data or ""
+                chosen, form.username.data, form.password.data, form.code.data or "",
+                request.remote_addr or "",
             )
+            if outcome.result == login_flow.THROTTLED:
+                db.session.rollback()
+                body, status = error_page(429, THROTTLED)
+                return body, status, {"Retry-After": str(throttle.retry_after())}
             if outcome.account is not None:
                 signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
                 db.session.commit()
                 return _after_sign_in(flow_id, signin.sid)
             db.session.rollback()
+            form.code.data = ""  # a used or wrong code is no help on the next try
             error = WRONG
     status = 400 if request.method == "POST" else 200
     return render_template(

@@ -1,0 +1,72 @@
+"""Which new password a parent may choose (NIST SP 800-63B 3.1.1.2, OWASP ASVS 5 V6.2).
+
+Length is what counts: at least ``IDP_PASSWORD_MIN_LENGTH`` (10) characters where sign-in also
+asks for a code, ``IDP_PASSWORD_MIN_LENGTH_NO_2FA`` (15) where the password is all there is, and
+up to 256 (never truncated). No composition rules. Refused: a password that contains the
+username or the organisation, and one the zxcvbn estimator can guess (score below 3) with its
+own lists plus the 30,000 most frequent Dutch words, which include common Dutch names.
+Every refusal says why, in the parent's language.
+"""
+
+from flask import current_app
+from flask_babel import gettext as _
+from zxcvbn import zxcvbn
+from zxcvbn.matching import add_frequency_lists
+
+from idp.auth import wordlists
+
+LONGEST = 256
+MIN_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
+ESTIMATED_PREFIX = 72  # zxcvbn's own bound; a longer password is judged by its first part
+
+add_frequency_lists({"dutch": wordlists.dutch()})
+
+
+def problem(password: str, account) -> str | None:
+    """A sentence saying why ``password`` is not allowed for ``account``, or None."""
+    org = account.organisation
+    config = current_app.config
+    minimum = config["IDP_PASSWORD_MIN_LENGTH" if org.requires_2fa else "IDP_PASSWORD_MIN_LENGTH_NO_2FA"]
+    if len(password) < minimum:
+        return _("Kies een wachtwoord van minstens %(minimum)s tekens.", minimum=minimum)
+    if len(password) > LONGEST:
+        return _("Kies een wachtwoord van hoogstens 256 tekens.")
+    folded = password.casefold()
+    if account.username.casefold() in folded:
+        return _("Uw wachtwoord mag uw gebruikersnaam niet bevatten.")
+    if any(part and len(part) >= 3 and part.casefold() in folded for part in (org.code, org.name)):
+        return _("Uw wachtwoord mag de naam of code van uw organisatie niet bevatten.")
+    personal = [account.username, org.code, org.name, account.email.split("@")[0],
+                config["IDP_BRAND"], "ppo", "kindkans", "ouder", "school"]
+    result = zxcvbn(password[:ESTIMATED_PREFIX], user_inputs=personal)
+    if result["score"] >= MIN_SCORE:
+        return None
+    return _why_guessable(result["sequence"]) + " " + _(
+        "Tip: maak een zin van vier of meer woorden die alleen u kent."
+    )
+
+
+def _why_guessable(sequence: list[dict]) -> str:
+    """Explain the longest guessable part zxcvbn found, in plain words."""
+    matches = [m for m in sequence if m["pattern"] != "bruteforce"]
+    if not matches:
+        return _("Dit wachtwoord is te makkelijk te raden. Kies een ander wachtwoord.")
+    match = max(matches, key=lambda m: len(m["token"]))
+    pattern, dictionary = match["pattern"], match.get("dictionary_name")
+    if pattern == "dictionary" and dictionary == "user_inputs":
+        return _("Dit wachtwoord lijkt op uw gebruikersnaam, uw organisatie of uw e-mailadres.")
+    if pattern == "dictionary" and dictionary == "passwords":
+        return _("Dit wachtwoord wordt door veel mensen gebruikt en is daarom makkelijk te raden.")
+    if pattern == "dictionary" and dictionary in ("male_names", "female_names", "surnames"):
+        return _("Namen zijn makkelijk te raden, ook met een paar cijfers erbij.")
+    if pattern == "dictionary":
+        return _("Een bestaand woord, ook met een paar cijfers of tekens erbij, is makkelijk te raden.")
+    if pattern == "spatial":
+        return _("Toetsen die naast elkaar liggen, zoals qwerty, zijn makkelijk te raden.")
+    if pattern == "repeat":
+        return _("Herhalingen, zoals aaa of abcabc, zijn makkelijk te raden.")
+    if pattern == "sequence":
+        return _("Reeksen, zoals abcd of 1234, zijn makkelijk te raden.")
+    if pattern in ("regex", "date"):
+        return _("Jaartallen en datums zijn makkelijk te raden.")
+    return _("Dit wachtwoord is te makkelijk te raden. Kies een ander wachtwoord.")

@@ -1,0 +1,3 @@
+from idp.auth.wordlists import _regenerate
+
+_regenerate()

@@ -1,0 +1,132 @@
+"""Counting failed sign-ins, and what they lead to (NIST SP 800-63B 5.2.2, OWASP ASVS 5 V6.3).
+
+Per account (keyed by organisation and username, so an unknown username behaves exactly like a
+known one): the first ``IDP_LOCKOUT_DELAY_AFTER`` (5) failures cost nothing; after that each
+attempt must wait 5, 10, 20, 40, 80 seconds after the previous one; from ``IDP_LOCKOUT_AFTER``
+(10) failures the account is locked for ``IDP_LOCKOUT_SECONDS`` (15 minutes) after each failure;
+at ``IDP_LOCKOUT_PERMANENT_AFTER`` (100) consecutive failures it stays locked (in the database)
+until the helpdesk unlocks it. A success starts the count again. A refused attempt is answered
+exactly like a wrong password, and still costs a password hash (no oracle).
+
+Per client IP and per organisation: failures in a sliding window of ``IDP_THROTTLE_WINDOW``
+seconds; over the limit every sign-in attempt from there gets 429 *before* any hashing.
+
+All counters are single atomic store operations (Redis INCR in production), so parallel
+attempts are all counted.
+"""
+
+import hashlib
+
+from flask import current_app
+
+from idp import clock
+from idp.extensions import store
+
+#: Consecutive failures are remembered this long without a new one.
+FAILURE_MEMORY = 30 * 24 * 3600
+LOCKED, DELAYED = "locked", "delayed"
+FIRST_DELAY = 5
+#: Waits are measured with idp.clock; the store only forgets them a while after they ended.
+WAIT_SLACK = 60
+
+
+def _account_key(org_code: str, username: str) -> str:
+    digest = hashlib.sha256(f"{org_code}\0{username}".encode()).hexdigest()[:32]
+    return f"throttle:account:{digest}"
+
+
+def _delay(failures: int) -> int:
+    """How long the next attempt must wait after ``failures`` consecutive failures."""
+    config = current_app.config
+    if failures >= config["IDP_LOCKOUT_AFTER"]:
+        return config["IDP_LOCKOUT_SECONDS"]
+    if failures >= config["IDP_LOCKOUT_DELAY_AFTER"]:
+        return FIRST_DELAY * 2 ** (failures - config["IDP_LOCKOUT_DELAY_AFTER"])
+    return 0
+
+
+# --- per account -------------------------------------------------------------------------------
+def account_refusal(org_code: str, username: str, account) -> str | None:
+    """Why this attempt may not be checked at all (LOCKED, DELAYED), or None to go ahead."""
+    if account is not None and account.locked_at is not None:
+        return LOCKED
+    key = _account_key(org_code, username)
+    failures = _failures(key)
+    wait = _delay(failures)
+    if not wait:
+        return None
+    # Past the free attempts only one attempt per waiting time is checked, however many
+    # arrive at once: the first to claim the next wait goes ahead, the rest are refused.
+    now = clock.now()
+    if store().claim_until(key + ":wait", now, now + wait, wait + WAIT_SLACK):
+        return None
+    return LOCKED if failures >= current_app.config["IDP_LOCKOUT_AFTER"] else DELAYED
+
+
+def _failures(key: str) -> int:
+    raw = store().get(key + ":failures")
+    return int(raw) if raw else 0
+
+
+def record_failure(org_code: str, username: str) -> int:
+    """Count a failed attempt; returns the consecutive failures so far."""
+    key = _account_key(org_code, username)
+    failures = store().incr(key + ":failures", FAILURE_MEMORY)
+    wait = _delay(failures)
+    if wait:
+        store().set(key + ":wait", repr(clock.now() + wait), wait + WAIT_SLACK)
+    return failures
+
+
+def record_success(org_code: str, username: str) -> None:
+    key = _account_key(org_code, username)
+    store().delete(key + ":failures")
+    store().delete(key + ":wait")
+
+
+def forget(org_code: str, username: str) -> None:
+    """The helpdesk unlocked the account: start from zero."""
+    record_success(org_code, username)
+
+
+# --- per client IP and per organisation: sliding windows -----------------------------------------
+def _window_count(name: str) -> float:
+    """Failures in the last window, estimated from this and the previous fixed window."""
+    window = current_app.config["IDP_THROTTLE_WINDOW"]
+    now = clock.now()
+    index, into = divmod(now, window)
+    current = store().get(f"throttle:{name}:{int(index)}")
+    previous = store().get(f"throttle:{name}:{int(index) - 1}")
+    weight = 1 - into / window
+    return int(current or 0) + int(previous or 0) * weight
+
+
+def _count(name: str) -> None:
+    window = current_app.config["IDP_THROTTLE_WINDOW"]
+    index = int(clock.now() // window)
+    store().incr(f"throttle:{name}:{index}", 2 * window)
+
+
+def _ip_name(ip: str) -> str:
+    return "ip:" + hashlib.sha256(ip.encode()).hexdigest()[:24]
+
+
+def source_refusal(ip: str, org_code: str) -> str | None:
+    """"ip" or "organisation" when too many sign-ins failed from there lately, else None."""
+    config = current_app.config
+    if _window_count(_ip_name(ip)) >= config["IDP_THROTTLE_IP_FAILURES"]:
+        return "ip"
+    if _window_count(f"org:{org_code}") >= config["IDP_THROTTLE_ORG_FAILURES"]:
+        return "organisation"
+    return None
+
+
+def record_source_failure(ip: str, org_code: str) -> None:
+    _count(_ip_name(ip))
+    _count(f"org:{org_code}")
+
+
+def retry_after() -> int:
+    """Seconds a throttled client should wait: the rest of the window at most."""
+    window = current_app.config["IDP_THROTTLE_WINDOW"]
+    return max(1, int(window - clock.now() % window))
