@@ -31,7 +31,8 @@ def environment(app, folder: Path, **settings) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDP_")}
     env.update({key: str(app.config[key]) for key in SHARED_SETTINGS})
     env.update(IDP_INSTANCE_DIR=str(folder / "instance"), IDP_KEYS_DIR=str(folder / "keys"),
-               IDP_LOG_LEVEL="INFO", IDP_WORKER="off")
+               IDP_LOG_LEVEL="INFO", IDP_WORKER="off",
+               IDP_METRICS_PORT=str(free_port()))  # `idp worker` binds it: never a shared one
     env.update({key: str(value) for key, value in settings.items()})
     return env
 

@@ -19,6 +19,7 @@ from tests.processes import WebProcess, environment, worker_process
 from tests.secrets_seen import remember, remember_tokens
 
 RETURN = "http://127.0.0.1/uitgelogd"
+IP_FAILURES = 4
 IDLE = 10  # seconds: short enough to show real expiry, long enough for a busy CI machine
 
 
@@ -31,7 +32,7 @@ def service(app, tmp_path, client, mailbox, make_org, make_client, invite, logou
     invite()
     Parent(client, mailbox).activate()
     env = environment(app, tmp_path, IDP_ISSUER="http://lb.invalid", IDP_SESSION_IDLE_TTL=IDLE,
-                      IDP_WORKER_INTERVAL=1)
+                      IDP_WORKER_INTERVAL=1, IDP_THROTTLE_IP_FAILURES=IP_FAILURES)
     processes = []
     try:
         processes.append(WebProcess(env, tmp_path / "a.log"))
@@ -140,3 +141,19 @@ def test_the_worker_process_ends_an_idle_session_and_sends_the_logout(service):
     assert verified(b, logout_token, "logout+jwt")["sid"] == sid
     refused = token_request(a, rp, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refused.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_failed_sign_ins_are_counted_across_instances(service):
+    a, b, rp, receiver = service
+    browser = Browser()
+
+    def wrong_password(instance):
+        fields = pages.form_fields(browser.get(instance, "/inloggen").text)
+        fields.update(organisation="PO2806", username=f"Ouder.{secrets.token_hex(3)}",
+                      password="niet het wachtwoord")
+        return browser.post(instance, "/inloggen", fields).status_code
+
+    # Half the failures on each instance: together they reach the per-IP limit.
+    assert [wrong_password(a), wrong_password(b), wrong_password(a), wrong_password(b)] == [400] * 4
+    assert wrong_password(a) == 429 and wrong_password(b) == 429
