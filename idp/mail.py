@@ -39,12 +39,20 @@ def build(to: str, subject: str, text: str, html: str) -> EmailMessage:
     return message
 
 
+class MailError(Exception):
+    """The message could not be handed to the SMTP server; the text says why (no secrets)."""
+
+
 def send(message: EmailMessage) -> None:
     url = current_app.config["IDP_SMTP_URL"]
-    if url:
-        _send_smtp(url, message)
-    else:
+    if not url:
         _write_outbox(message)
+        return
+    try:
+        _send_smtp(url, message)
+    except (OSError, smtplib.SMTPException) as error:  # ssl errors are OSErrors too
+        log.error("mail not sent: %s: %s", type(error).__name__, error)
+        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
 
 
 def _send_smtp(url: str, message: EmailMessage) -> None:

@@ -4,7 +4,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import audit, sessions
+from idp import audit, mail, sessions
 from idp.cli.org import find as find_org
 from idp.extensions import db
 from idp.flows import activation, lockout
@@ -31,6 +31,11 @@ def invite(org_code, email, username, name):
         account = activation.invite(find_org(org_code), email, username, name)
     except activation.InvitationError as error:
         raise click.ClickException(str(error)) from None
+    except mail.MailError as error:
+        raise click.ClickException(
+            f"{username} ({org_code}) is invited, but the welcome e-mail could not be sent "
+            f"({error}). Fix IDP_SMTP_URL and run this command again: it sends a new link."
+        ) from None
     click.echo(f"Invited {account.username} ({org_code}); the welcome e-mail went to {account.email}.")
 
 
