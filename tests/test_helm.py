@@ -196,6 +196,12 @@ def test_worker_is_a_deployment_running_idp_worker(release):
     assert one(manifests, "ConfigMap")["data"]["IDP_WORKER"] == "off"
 
 
+def test_client_ips_come_from_the_ingress_and_logs_are_json(release):
+    _, manifests = release
+    data = one(manifests, "ConfigMap")["data"]
+    assert (data["IDP_PROXY_HOPS"], data["IDP_LOG_FORMAT"]) == ("1", "json")
+
+
 # --- secrets ---------------------------------------------------------------------------------
 def test_secrets_are_only_referenced(release):
     _, manifests = release
