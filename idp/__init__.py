@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import logs, settings
+from idp import browser_session, logs, settings
 from idp.browser_session import BrowserSessionInterface
 from idp.crypto import SecretBox, load_decrypt_only_keks, load_kek
 from idp.extensions import csrf, db
@@ -35,13 +35,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     logs.init_request_logging(app)
 
     db.init_app(app)
-    csrf.init_app(app)
     store = create_store(app.config)
     app.extensions["idp.store"] = store
     app.extensions["idp.secret_box"] = SecretBox(
         load_kek(app.config), load_decrypt_only_keks(app.config)
     )
     app.session_interface = BrowserSessionInterface(store, app.config["IDP_SESSION_MAX_TTL"])
+    # Before CSRF protection reads the session: an unreadable one is a 503, not a CSRF failure.
+    app.before_request(browser_session.refuse_when_unreadable)
+    csrf.init_app(app)
     if not store.shared:
         log.warning(
             "IDP_REDIS_URL is not set: sessions live in this process only. "

@@ -4,20 +4,32 @@ This is Flask's ``session`` (CSRF token, the pointer to the sign-in session, pen
 Keeping it server-side means nothing about a parent is readable or replayable from the cookie,
 and any worker or replica can serve the next request. ``regenerate()`` gives a new id at
 sign-in, so an id planted before sign-in is worthless after it (session fixation).
+
+When the store is down, Flask opens the session before any view or error handler runs, and
+saves it after they all ran: an exception in either place would be a bare 500. So a session
+that cannot be read is opened as *unreadable* and ``refuse_when_unreadable`` answers 503 for
+everything that needs it; the session is written by ``persist``, which runs before the other
+after-request hooks, so a write that fails still becomes the 503 they (and the request log) see.
+A request that failed (any 5xx) leaves the session as it was: nothing of it is half saved.
 """
 
 import json
+import logging
 
+from flask import after_this_request, current_app, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from idp import crypto
+from idp import crypto, outages
+from idp.store import StoreUnavailable
 
 KEY = "browser:"
 
+log = logging.getLogger(__name__)
+
 
 class BrowserSession(CallbackDict, SessionMixin):
-    def __init__(self, data=None, sid=None, new=False):
+    def __init__(self, data=None, sid=None, new=False, unreadable=False):
         def on_update(_):
             self.modified = True
 
@@ -26,10 +38,51 @@ class BrowserSession(CallbackDict, SessionMixin):
         self.new = new
         self.modified = False
         self.old_sid = None
+        #: The store could not be read: the session is empty and is never saved.
+        self.unreadable = unreadable
+        #: This request's changes are not to be saved (it failed, or the store is down).
+        self.discarded = unreadable
+        self.written = False
+        self.cookie = None  # "set" or "delete" once written
 
     def regenerate(self):
         self.old_sid, self.sid = self.sid, None
         self.modified = True
+
+
+def discard_changes() -> None:
+    """The request failed: keep the browser session as it was before it."""
+    if isinstance(session, BrowserSession):
+        session.discarded = True
+
+
+def refuse_when_unreadable():
+    """Before-request hook: without its session a page cannot be served safely (no CSRF token,
+    no sign-in, no flow), so it is a 503, not a page that pretends nobody is signed in.
+    Programs' endpoints (and unknown paths) never use the browser session: they go on, and
+    whatever of theirs needs the store fails on its own."""
+    from idp.web.errors import API_PATHS  # inside: idp.web.errors imports this module
+
+    if not isinstance(session, BrowserSession):
+        return
+    if session.unreadable:
+        if request.endpoint not in (None, "static") and not request.path.startswith(API_PATHS):
+            raise StoreUnavailable("the browser session could not be read")
+    else:
+        after_this_request(persist)
+
+
+def persist(response):
+    """Write the session now, while a failure can still change the answer into a 503."""
+    from idp.web.errors import unavailable_answer  # inside: see above
+
+    try:
+        current_app.session_interface.write(session)
+    except outages.STORE_DOWN as error:
+        log.warning("browser session not saved: %s", outages.describe(error))
+        session.discarded = True
+        return unavailable_answer()
+    return response
 
 
 class BrowserSessionInterface(SessionInterface):
@@ -40,31 +93,52 @@ class BrowserSessionInterface(SessionInterface):
     def open_session(self, app, request):
         sid = request.cookies.get(self.get_cookie_name(app))
         if sid and len(sid) <= 64:
-            raw = self.store.get(KEY + sid)
+            try:
+                raw = self.store.get(KEY + sid)
+            except outages.STORE_DOWN as error:
+                log.warning("browser session not read: %s", outages.describe(error))
+                return BrowserSession(sid=sid, unreadable=True)
             if raw is not None:
                 return BrowserSession(json.loads(raw), sid=sid)
         return BrowserSession(new=True)
 
-    def save_session(self, app, session, response):
-        name = self.get_cookie_name(app)
+    def write(self, session: BrowserSession) -> None:
+        """Store the session's changes (once per request); the cookie follows in save_session."""
+        if session.discarded or session.written:
+            return
+        session.written = True
         if session.old_sid:
             self.store.delete(KEY + session.old_sid)
         if not session:
             if session.sid and not session.new:
                 self.store.delete(KEY + session.sid)
-                response.delete_cookie(name, path=self.get_cookie_path(app))
+                session.cookie = "delete"
             return
         if not session.modified and not session.new:
             return
         if session.sid is None:
             session.sid = crypto.new_token(24)
         self.store.set(KEY + session.sid, json.dumps(dict(session)), self.ttl)
-        response.set_cookie(
-            name,
-            session.sid,
-            httponly=True,
-            secure=self.get_cookie_secure(app),
-            samesite=self.get_cookie_samesite(app),
-            path=self.get_cookie_path(app),
-        )
-        response.vary.add("Cookie")
+        session.cookie = "set"
+
+    def save_session(self, app, session, response):
+        try:
+            self.write(session)  # already done by persist(), unless no request hook ran
+        except outages.STORE_DOWN as error:
+            log.warning("browser session not saved: %s", outages.describe(error))
+            return
+        if session.discarded:
+            return
+        name = self.get_cookie_name(app)
+        if session.cookie == "delete":
+            response.delete_cookie(name, path=self.get_cookie_path(app))
+        elif session.cookie == "set":
+            response.set_cookie(
+                name,
+                session.sid,
+                httponly=True,
+                secure=self.get_cookie_secure(app),
+                samesite=self.get_cookie_samesite(app),
+                path=self.get_cookie_path(app),
+            )
+            response.vary.add("Cookie")

@@ -43,6 +43,11 @@ SETTINGS: dict[str, Setting] = {
         "in-process store that only works for a single process.",
     ),
     "IDP_REDIS_PREFIX": Setting("idp:", "Prefix of every Redis key this service writes."),
+    "IDP_REDIS_TIMEOUT": Setting(
+        2,
+        "Seconds to wait for Redis (connecting, and each command). A Redis that does not answer "
+        "in time makes the request a 503 instead of holding a worker.",
+    ),
     # --- secrets -----------------------------------------------------------------------------
     "IDP_SECRET_KEY": Setting(
         "",

@@ -9,13 +9,26 @@ Besides plain keys there are *schedules* (a Redis sorted set: member -> due time
 claims the due members with a lease (``claim_due``); a claim is atomic, so several workers on
 several replicas never handle the same member twice at once, and a worker that dies mid-task
 only delays the member until its lease runs out.
+
+A Redis that cannot be reached (refused, timed out, gone mid-command, read-only after a failover)
+raises ``StoreUnavailable``. Nobody catches it on the way up: whatever needed the store (a replay
+or single-use check, a session, a flow, throttling) fails, and the request becomes a 503
+(``idp.web.errors``). Nothing is ever allowed because the store could not say no.
 """
 
+import functools
 import threading
 
 import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ReadOnlyError
+from redis.retry import Retry
 
 from idp import clock
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached; the request must fail (closed), never go on without it."""
 
 
 class MemoryStore:
@@ -124,35 +137,76 @@ return 1
 """
 
 
+#: What "Redis is not there" looks like to redis-py. A ReadOnlyError is a replica that has not
+#: (yet) been promoted after a failover: also an outage, not a bug.
+_OUTAGE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError)
+#: Everything that means "the store is down", for the error pages: also redis-py's own errors,
+#: in case a new store operation is added without ``@_reachable``.
+OUTAGE_ERRORS = (StoreUnavailable, *_OUTAGE)
+
+
+def _reachable(operation):
+    """Turn an outage into StoreUnavailable, with redis-py's own error as its cause."""
+
+    @functools.wraps(operation)
+    def call(self, *args, **kwargs):
+        try:
+            return operation(self, *args, **kwargs)
+        except _OUTAGE as error:
+            raise StoreUnavailable(f"Redis: {type(error).__name__}: {error}") from error
+
+    return call
+
+
 class RedisStore:
     """The same API on Redis; every operation is a single atomic command."""
 
     shared = True
 
-    def __init__(self, url: str, prefix: str):
-        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    def __init__(self, url: str, prefix: str, timeout: float = 2):
+        self.redis = redis.Redis.from_url(
+            url,
+            # A hung Redis costs a request at most this long, then it gets its 503: far below
+            # gunicorn's worker timeout.
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            # One immediate retry on a broken connection: a pooled connection that Redis closed
+            # (a restart) reconnects without the parent noticing. A retried write is harmless:
+            # SET NX then answers "exists" and GETDEL "gone", both refusals. Timeouts are not
+            # retried, so a hung Redis costs one timeout, not several.
+            retry=Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
+        )
         self.prefix = prefix
+        # Registering only computes the script's SHA; redis-py loads it again by itself when a
+        # restarted Redis answers NOSCRIPT, so nothing broken is kept across an outage.
         self._claim_due = self.redis.register_script(_CLAIM_DUE)
         self._claim_until = self.redis.register_script(_CLAIM_UNTIL)
 
+    @_reachable
     def get(self, key):
         return self.redis.get(self.prefix + key)
 
+    @_reachable
     def set(self, key, value, ttl, only_if_new=False):
         return bool(self.redis.set(self.prefix + key, value, ex=max(1, int(ttl)), nx=only_if_new))
 
+    @_reachable
     def getdel(self, key):
         return self.redis.getdel(self.prefix + key)
 
+    @_reachable
     def delete(self, key):
         self.redis.delete(self.prefix + key)
 
+    @_reachable
     def ping(self):
         return self.redis.ping()
 
+    @_reachable
     def claim_until(self, key, now, until, ttl):
         return bool(self._claim_until(keys=[self.prefix + key], args=[now, repr(until), max(1, int(ttl))]))
 
+    @_reachable
     def incr(self, key, ttl):
         with self.redis.pipeline(transaction=True) as pipe:  # MULTI: both or neither
             pipe.incr(self.prefix + key)
@@ -160,25 +214,31 @@ class RedisStore:
             count, _ = pipe.execute()
         return count
 
+    @_reachable
     def schedule(self, name, member, due):
         self.redis.zadd(self.prefix + name, {member: due})
 
+    @_reachable
     def unschedule(self, name, member):
         return bool(self.redis.zrem(self.prefix + name, member))
 
+    @_reachable
     def claim_due(self, name, now, lease, limit=100):
         claimed = self._claim_due(keys=[self.prefix + name], args=[now, now + lease, limit])
         return [member.decode() for member in claimed]
 
+    @_reachable
     def scheduled(self, name):
         pairs = self.redis.zrange(self.prefix + name, 0, -1, withscores=True)
         return {member.decode(): score for member, score in pairs}
 
+    @_reachable
     def count(self, name):
         return self.redis.zcard(self.prefix + name)
 
 
 def create_store(config) -> MemoryStore | RedisStore:
     if config["IDP_REDIS_URL"]:
-        return RedisStore(config["IDP_REDIS_URL"], config["IDP_REDIS_PREFIX"])
+        return RedisStore(config["IDP_REDIS_URL"], config["IDP_REDIS_PREFIX"],
+                          config["IDP_REDIS_TIMEOUT"])
     return MemoryStore()

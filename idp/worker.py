@@ -9,7 +9,7 @@ place that can see the in-process store (``IDP_WORKER``).
 import logging
 import threading
 
-from idp import backchannel, sessions
+from idp import backchannel, outages, sessions
 from idp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,10 @@ def run_forever(app, stop: threading.Event) -> None:
         with app.app_context():
             try:
                 run_once()
+            except (*outages.STORE_DOWN, *outages.DATABASE_DOWN) as error:
+                # Expected while Redis or the database is down: one line a round, no traceback.
+                # Nothing is lost: a claimed task comes back when its lease runs out.
+                log.warning("worker round skipped: %s", outages.describe(error))
             except Exception:  # a bad round must not end the loop; the next round retries
                 log.exception("worker round failed")
             finally:

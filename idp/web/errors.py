@@ -1,13 +1,24 @@
 """Error answers: a page for people (Dutch, or the parent's language), an RFC 6749 error object
 for clients.
 
-Nothing internal reaches either: the detail goes to the log only.
+Nothing internal reaches either: the detail goes to the log only. An outage of Redis or the
+database is a 503 (``idp.outages``): the request's database transaction is rolled back and its
+browser-session changes are dropped, so a request that failed leaves nothing half done.
 """
 
-from flask import jsonify, render_template, request
+import contextlib
+import logging
+
+from flask import Response, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from idp import outages
+from idp.browser_session import discard_changes
+from idp.extensions import db
+
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: _l("Deze pagina kon niet worden verwerkt. Ga terug en probeer het opnieuw."),
@@ -19,6 +30,10 @@ MESSAGES = {
     500: _l("Er ging iets mis aan onze kant. Probeer het later opnieuw."),
     503: _l("De dienst is even niet beschikbaar. Probeer het over een paar minuten opnieuw."),
 }
+OUTAGE_MESSAGE = _l(
+    "Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets opgeslagen "
+    "of veranderd. Probeer het over een paar minuten opnieuw."
+)
 CSRF_MESSAGE = _l(
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
@@ -32,20 +47,41 @@ def error_page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=text), status
 
 
-def _client_error(status: int):
-    code = "server_error" if status >= 500 else "invalid_request"
+def _client_code(status: int) -> str:
     if status == 503:
-        code = "temporarily_unavailable"
+        # RFC 6749 4.1.2.1 defines temporarily_unavailable for the authorization endpoint; the
+        # other endpoints use it the same way: the client may simply try again a little later.
+        return "temporarily_unavailable"
+    return "server_error" if status >= 500 else "invalid_request"
+
+
+def _client_error(status: int, code: str):
     response = jsonify(error=code)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _answer(status: int):
+def _answer(status: int, client_code: str | None = None):
+    if status >= 500:
+        discard_changes()
     if request.path.startswith(API_PATHS):
-        return _client_error(status)
+        return _client_error(status, client_code or _client_code(status))
     return error_page(status)
+
+
+def unavailable_answer(client_code: str = "temporarily_unavailable") -> Response:
+    """The 503 while Redis or the database is down: the Dutch page, or an RFC 6749 error."""
+    discard_changes()
+    g.signin = None  # the page shows nobody signed in: finding out needs what just failed
+    if request.path.startswith(API_PATHS):
+        return _client_error(503, client_code)
+    return make_response(error_page(503, OUTAGE_MESSAGE))
+
+
+def _route() -> str:
+    """The URL pattern, never the path: an activation link's token is in its path."""
+    return request.url_rule.rule if request.url_rule else "(no route)"
 
 
 def init_errors(app):
@@ -57,7 +93,26 @@ def init_errors(app):
     def http_error(error):
         return _answer(error.code or 500)
 
+    def store_down(error):
+        log.warning("503, Redis unavailable on %s %s: %s", request.method, _route(),
+                    outages.describe(error))
+        with contextlib.suppress(*outages.DATABASE_DOWN):
+            db.session.rollback()  # nothing of this request is kept
+        return unavailable_answer()
+
+    def database_down(error):
+        log.warning("503, database unavailable on %s %s: %s", request.method, _route(),
+                    outages.describe(error))
+        with contextlib.suppress(*outages.DATABASE_DOWN):
+            db.session.rollback()  # usually already gone with the connection
+        return unavailable_answer(client_code="server_error")
+
+    for kind in outages.STORE_DOWN:
+        app.register_error_handler(kind, store_down)
+    for kind in outages.DATABASE_DOWN:
+        app.register_error_handler(kind, database_down)
+
     @app.errorhandler(Exception)
     def unexpected_error(error):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, _route())
         return _answer(500)

@@ -5,13 +5,14 @@ request needs: the database, the store, and the signing keys; the reason for a "
 log. ``/metrics`` answers only on ``IDP_METRICS_PORT``, a port the ingress does not route to.
 """
 
+import contextlib
 import logging
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, request
 from sqlalchemy import text
 
-from idp import keys, metrics
+from idp import keys, metrics, outages
 from idp.extensions import db, store
 
 bp = Blueprint("health", __name__)
@@ -31,8 +32,9 @@ def readyz():
         for alg in keys.SUPPORTED_ALGS:
             keys.signing_key(alg)
     except Exception as error:  # any failure means "do not send me traffic"
-        log.warning("not ready: %s: %s", type(error).__name__, error)
-        db.session.rollback()
+        log.warning("not ready: %s", outages.describe(error))
+        with contextlib.suppress(*outages.DATABASE_DOWN):
+            db.session.rollback()
         return _plain("not ready", 503)
     return _plain("ready", 200)
 

@@ -1,0 +1,454 @@
+"""Threat: losing Redis or the database for a while. The service must fail closed (nothing that
+needs the lost service succeeds without it, no replay or single-use check is skipped), answer
+people with a Dutch page and clients with an RFC 6749 error, never a stack trace, leave nothing
+half done, and recover by itself when the service returns, without a restart.
+
+Each test has a Redis of its own (tests/redis_server.py) that it stops, starts again on the same
+port, or freezes. The database tests take away a database the test created itself."""
+
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import event, func, select
+
+from idp import clock, create_app, keys, sessions, worker
+from idp.extensions import db
+from idp.models import AccessToken, Account, AuthorizationCode, RefreshToken
+from tests import conftest, pages
+from tests.actors import PASSWORD, Parent, RelyingParty, authenticator_code
+from tests.processes import WebProcess, environment, free_port, worker_process
+from tests.redis_server import RedisServer
+from tests.test_multi_process import sign_in as sign_in_over_http
+from tests.test_multi_process import token_request
+from tests.test_oidc_flow import sign_in_at
+
+OUTAGE_PAGE = ("Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets "
+               "opgeslagen of veranderd. Probeer het over een paar minuten opnieuw.")
+TEMPORARILY_UNAVAILABLE = {"error": "temporarily_unavailable"}
+SERVER_ERROR = {"error": "server_error"}
+#: Words that would give away a stack trace or an internal error in a body.
+INTERNALS = ("Traceback", "Error", "redis", "Redis", "psycopg", "sqlalchemy", "SELECT", "UPDATE")
+
+
+# --- fixtures: the app on a Redis (and optionally a database) of the test's own ---------------
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()  # also when the test failed: no redis-server is left behind
+
+
+@pytest.fixture
+def database(request, postgres_url):
+    """The run's PostgreSQL database, or (``indirect`` param "own") one made for this test
+    alone, which the test may take away: only this database is ever touched."""
+    if getattr(request, "param", None) != "own":
+        yield postgres_url
+        return
+    name = f"idp_outage_{conftest.RUN_ID}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+        conftest._migrate_and_key({**conftest.BASE_SETTINGS, "IDP_DATABASE_URL": url})
+        yield url
+    finally:
+        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
+    """Replaces conftest's ``app``: PostgreSQL and SMTP as there, but Redis of this test."""
+    controller, inbox = smtp_server
+    inbox.messages.clear()
+    clock.unfreeze()
+    keys.forget_cache()  # the signing keys are cached per process, and databases differ
+    application = create_app({
+        **conftest.BASE_SETTINGS,
+        "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "IDP_DATABASE_URL": database,
+        "IDP_REDIS_URL": redis_server.url,
+        "IDP_REDIS_TIMEOUT": 1,
+        "IDP_SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+    })
+    yield application
+    clock.unfreeze()
+    keys.forget_cache()
+    application.extensions["idp.store"].redis.close()
+    if database == postgres_url:
+        conftest._truncate(application)
+    else:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def counts(app) -> dict:
+    """What a sign-in and a token request write: nothing of it may appear during an outage."""
+    with app.app_context():
+        found = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+                 for model in (AuthorizationCode, AccessToken, RefreshToken)}
+        found["totp_last_step"] = db.session.scalar(select(Account.totp_last_step))
+        db.session.remove()
+        return found
+
+
+def assert_outage_page(response):
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503, pages.text(body)[:300]
+    assert response.mimetype == "text/html"
+    assert OUTAGE_PAGE in pages.text(body)
+    assert not any(word in pages.text(body) for word in INTERNALS)
+    assert "Set-Cookie" not in response.headers  # the browser session stays as it was
+
+
+def assert_client_error(response, expected=TEMPORARILY_UNAVAILABLE):
+    assert (response.status_code, response.get_json()) == (503, expected)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def open_sign_in_page(browser, rp) -> tuple[str, dict]:
+    """A parent starts signing in at a relying party: the sign-in page is on the screen."""
+    start = browser.get(rp.authorization_url())
+    login_url = start.headers["Location"]
+    assert start.status_code == 302 and "/inloggen?flow=" in login_url
+    page = browser.get(login_url)
+    assert page.status_code == 200
+    return login_url, pages.form_fields(page.get_data(as_text=True))
+
+
+def code_by_sso(rp, parent, **params) -> str:
+    """Another authorization request of the signed-in parent: a code at once."""
+    return rp.callback_params(parent.browser.get(rp.authorization_url(**params)))["code"]
+
+
+def fill_in(form: dict, code: str) -> dict:
+    return {**form, "organisation": "PO2806", "username": "Yvonne.testouder",
+            "password": PASSWORD, "code": code}
+
+
+# --- Redis stops and starts again (its data lost) during a sign-in ---------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_sign_in_interrupted_by_a_redis_outage_is_refused_then_succeeds_after_it(
+        app, world, mailbox, redis_server):
+    parent, rp = world
+    used_code = authenticator_code(parent.secret)  # the code of the sign-in below
+    tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+
+    clock.advance(30)
+    browser = app.test_client()  # the parent again, on another device
+    other_rp = RelyingParty(browser, rp.client_id, rp.client_secret, rp.redirect_uri)
+    login_url, form = open_sign_in_page(browser, other_rp)
+    fresh_code = authenticator_code(parent.secret)
+    before = counts(app)
+
+    redis_server.stop()
+    # Every step of the sign-in: the Dutch page, and nothing done.
+    assert_outage_page(browser.post(login_url, data=fill_in(form, fresh_code)))
+    assert_outage_page(browser.get(login_url))
+    assert_outage_page(browser.get(other_rp.authorization_url()))
+    newcomer = app.test_client()  # no browser session yet: it is the saving that fails
+    assert_outage_page(newcomer.get("/inloggen"))
+    assert_outage_page(newcomer.get(other_rp.authorization_url()))
+    assert_outage_page(newcomer.get("/activeren/" + "a" * 43))
+    assert_outage_page(parent.browser.get("/"))  # the signed-in parent's own page
+    # Clients: a session-bound token cannot be checked, so it is not accepted.
+    assert_client_error(rp.userinfo(tokens["access_token"]))
+    assert_client_error(rp.refresh(tokens["refresh_token"]))
+    assert_client_error(rp.introspect(tokens["access_token"]))
+    # What needs no Redis keeps working; readiness says to send traffic elsewhere.
+    assert app.test_client().get("/jwks").status_code == 200
+    assert app.test_client().get("/.well-known/openid-configuration").status_code == 200
+    assert app.test_client().get("/healthz").status_code == 200
+    assert app.test_client().get("/readyz").status_code == 503
+    assert counts(app) == before  # no code, no token, the fresh code not used up
+
+    redis_server.start()  # the same port, empty: the app is not restarted
+    assert app.test_client().get("/readyz").status_code == 200
+    # The flow waiting on the screen was lost with Redis' data: the parent starts again.
+    assert browser.post(login_url, data=fill_in(form, fresh_code)).status_code == 400
+    # The sessions were lost too: their tokens stop working (fail closed), and say so.
+    refused = rp.userinfo(tokens["access_token"])
+    assert refused.status_code == 401 and "invalid_token" in refused.headers["WWW-Authenticate"]
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+    login_url, form = open_sign_in_page(browser, other_rp)
+    replayed = browser.post(login_url, data=fill_in(form, used_code))
+    assert replayed.status_code == 400  # a code accepted before the outage stays used
+    signed_in = browser.post(login_url, data=fill_in(form, fresh_code))
+    assert signed_in.status_code == 302
+    back = browser.get(signed_in.headers["Location"])
+    code = other_rp.callback_params(back)["code"]
+    fresh = other_rp.exchange(code)
+    assert fresh.status_code == 200
+    assert other_rp.userinfo(fresh.get_json()["access_token"]).status_code == 200
+    assert other_rp.exchange(code).get_json()["error"] == "invalid_grant"  # still single use
+
+
+# --- Redis hangs (no answer at all) and comes back with its data -----------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_hung_redis_gives_a_quick_503_and_the_sessions_live_on_after_it(
+        app, world, client, make_client, redis_server):
+    parent, rp = world
+    kept = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+    revoked = rp.exchange(code_by_sso(rp, parent)).get_json()  # a second grant
+    waiting_code = code_by_sso(rp, parent)  # issued just before the outage
+    offline_client = make_client(name="Archief", redirect_uris=("https://archief.test/cb",),
+                                 allow_offline_access=True)
+    archive = RelyingParty(client, offline_client["client_id"], offline_client["client_secret"],
+                           offline_client["redirect_uri"])
+    offline = archive.exchange(code_by_sso(archive, parent, scope="openid offline_access"))
+    offline = offline.get_json()
+
+    redis_server.pause()
+    for request in (lambda: parent.browser.get("/"),
+                    lambda: rp.userinfo(kept["access_token"]),
+                    lambda: rp.refresh(kept["refresh_token"])):
+        started = time.monotonic()
+        response = request()
+        assert response.status_code == 503
+        assert time.monotonic() - started < 1 + 2  # IDP_REDIS_TIMEOUT, once: no worker timeout
+    # Taking access away needs no Redis: revocation works, and is never refused.
+    assert rp.revoke(revoked["refresh_token"]).status_code == 200
+    # Every check of a code is in PostgreSQL (single use, PKCE, expiry, client): it is made.
+    exchanged = rp.exchange(waiting_code)
+    assert exchanged.status_code == 200
+    assert rp.exchange(waiting_code).get_json()["error"] == "invalid_grant"
+    # An offline_access token is not bound to the session: its refresh needs no Redis either.
+    assert archive.refresh(offline["refresh_token"]).status_code == 200
+
+    redis_server.resume()
+    assert rp.userinfo(kept["access_token"]).status_code == 200  # its session is still there
+    assert rp.refresh(kept["refresh_token"]).status_code == 200
+    assert rp.userinfo(revoked["access_token"]).status_code == 401
+    assert rp.refresh(revoked["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert "U bent ingelogd" in pages.text(parent.browser.get("/").get_data(as_text=True))
+
+
+# --- Redis goes away in the middle of a request -------------------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_redis_lost_mid_sign_in_rolls_the_whole_request_back(
+        app, world, redis_server, monkeypatch):
+    parent, rp = world
+    login_url, form = open_sign_in_page(parent.browser, rp)
+    code = authenticator_code(parent.secret)
+    before = counts(app)
+    cookie_before = parent.browser.get_cookie("idp", domain="idp.test").value
+
+    save = sessions._save
+
+    def save_while_redis_hangs(signin):
+        redis_server.pause()  # password and code were checked; the session cannot be made
+        save(signin)
+
+    monkeypatch.setattr(sessions, "_save", save_while_redis_hangs)
+    assert_outage_page(parent.browser.post(login_url, data=fill_in(form, code)))
+    monkeypatch.undo()
+    redis_server.resume()
+
+    # The code's use was rolled back with the rest, and the browser session was not replaced:
+    # the parent is not signed in, and can sign in with the code the app still shows.
+    assert counts(app) == before
+    assert parent.browser.get_cookie("idp", domain="idp.test").value == cookie_before
+    assert parent.browser.get("/").status_code == 302
+    signed_in = parent.browser.post(login_url, data=fill_in(form, code))
+    assert signed_in.status_code == 302
+    assert parent.browser.post(login_url, data=fill_in(form, code)).status_code == 400
+
+
+# --- the worker -----------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_worker_skips_its_rounds_during_an_outage_and_catches_up_after_it(
+        app, world, redis_server, caplog):
+    parent, rp = world
+    app.config["IDP_WORKER_INTERVAL"] = 0.2
+    stop = worker.start_thread(app)
+    try:
+        redis_server.stop()
+        deadline = time.monotonic() + 10
+        while "worker round skipped: ConnectionError" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text[-2000:]
+            time.sleep(0.1)
+        assert "worker round failed" not in caplog.text  # expected, so no traceback
+        redis_server.start()  # empty: the claim script must be loaded again by itself
+
+        tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+        with app.app_context():
+            assert sessions.count() == 1
+        clock.advance(app.config["IDP_SESSION_IDLE_TTL"] + 1)  # the parent walks away
+        deadline = time.monotonic() + 10
+        while True:  # nobody comes back: only the worker can end the session
+            with app.app_context():
+                if sessions.count() == 0:
+                    break
+            assert time.monotonic() < deadline, caplog.text[-2000:]
+            time.sleep(0.1)
+        assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    finally:
+        stop.set()
+        for thread in threading.enumerate():
+            if thread.name == "idp-worker":
+                thread.join(10)  # its round ends before the app is taken down
+
+
+# --- real gunicorn workers and the worker process --------------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_gunicorn_and_the_worker_process_ride_out_a_redis_restart(
+        app, tmp_path, client, mailbox, make_org, make_client, invite, redis_server,
+        logout_receiver):
+    import requests
+
+    make_org(requires_2fa=False)
+    rp = make_client(redirect_uris=("http://127.0.0.1/cb",),
+                     backchannel_logout_uri=logout_receiver.uri)
+    invite()
+    Parent(client, mailbox).activate()
+    env = environment(app, tmp_path, IDP_ISSUER="http://lb.invalid", IDP_SESSION_IDLE_TTL=4,
+                      IDP_WORKER_INTERVAL=1, IDP_REDIS_TIMEOUT=1, IDP_METRICS_PORT=free_port())
+    processes = []
+    try:
+        web = WebProcess(env, tmp_path / "web.log")
+        processes.append(web)
+        worker_proc = worker_process(env, tmp_path / "worker.log")
+        processes.append(worker_proc)
+        browser = requests.Session()
+        before = token_request(web, rp, grant_type="authorization_code",
+                               redirect_uri=rp["redirect_uri"],
+                               **_code_and_verifier(sign_in_over_http(_Browser(browser), web, web, rp)))
+        assert before.status_code == 200
+        login_page = browser.get(web.url + "/inloggen")
+        form = pages.form_fields(login_page.text)
+
+        redis_server.stop()
+        for _ in range(4):  # both gunicorn workers, each with its pooled connections
+            refused = browser.post(web.url + "/inloggen", data={**form, "organisation": "PO2806",
+                                   "username": "Yvonne.testouder", "password": PASSWORD},
+                                   allow_redirects=False)
+            assert refused.status_code == 503 and OUTAGE_PAGE in pages.text(refused.text)
+            assert not any(word in refused.text for word in INTERNALS)
+            userinfo = requests.get(web.url + "/userinfo", headers={
+                "Authorization": "Bearer " + before.json()["access_token"]})
+            assert (userinfo.status_code, userinfo.json()) == (503, TEMPORARILY_UNAVAILABLE)
+            assert requests.get(web.url + "/jwks").status_code == 200
+            assert requests.get(web.url + "/healthz").status_code == 200
+            assert requests.get(web.url + "/readyz").status_code == 503
+        deadline = time.monotonic() + 10
+        while "worker round skipped" not in worker_proc.log.read_text():
+            assert time.monotonic() < deadline, worker_proc.log.read_text()[-2000:]
+            time.sleep(0.2)
+        assert worker_proc.popen.poll() is None  # still running
+
+        redis_server.start()
+        for _ in range(4):
+            assert requests.get(web.url + "/readyz").status_code == 200
+        fresh = requests.Session()
+        answer = sign_in_over_http(_Browser(fresh), web, web, rp)
+        tokens = token_request(web, rp, grant_type="authorization_code",
+                               redirect_uri=rp["redirect_uri"], **_code_and_verifier(answer))
+        assert tokens.status_code == 200
+        # The worker process recovered too: the new session runs idle, and it says so.
+        deadline = time.monotonic() + 20
+        while not logout_receiver.tokens:
+            assert time.monotonic() < deadline, worker_proc.log.read_text()[-2000:]
+            time.sleep(0.2)
+        for process in (web, worker_proc):
+            assert "Traceback" not in process.log.read_text()
+    finally:
+        for process in processes:
+            process.stop()
+
+
+class _Browser:
+    """tests.test_multi_process.sign_in's browser, on a given requests session."""
+
+    def __init__(self, http):
+        self.http = http
+
+    def post(self, instance, path, data):
+        return self.http.post(instance.url + path, data=data, allow_redirects=False)
+
+
+def _code_and_verifier(answer: dict) -> dict:
+    return {"code": answer["code"], "code_verifier": answer["verifier"]}
+
+
+# --- the database ------------------------------------------------------------------------------
+def test_without_a_database_people_get_the_outage_page_and_clients_server_error(tmp_path, caplog):
+    keys.forget_cache()  # a fresh process: no signing keys read yet
+    app = create_app({**conftest.BASE_SETTINGS, "IDP_INSTANCE_DIR": str(tmp_path),
+                      "IDP_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/idp"})
+    browser = app.test_client()
+    try:
+        assert_outage_page(browser.get("/inloggen"))
+        assert_outage_page(browser.post("/inloggen", data={"organisation": "PO2806"}))
+        assert_outage_page(browser.get("/authorize?client_id=abc&response_type=code"))
+        assert_outage_page(browser.get("/activeren/" + "a" * 43, follow_redirects=True))
+        assert_client_error(browser.post("/token", data={"grant_type": "authorization_code",
+                            "code": "x", "client_id": "abc"}), SERVER_ERROR)
+        assert_client_error(browser.post("/revoke", data={"token": "x", "client_id": "abc"}),
+                            SERVER_ERROR)
+        assert_client_error(browser.get("/jwks"), SERVER_ERROR)  # the keys are in the database
+        assert browser.get("/.well-known/openid-configuration").status_code == 200
+        assert browser.get("/healthz").status_code == 200
+        assert browser.get("/readyz").status_code == 503
+        assert "database unavailable on GET /inloggen: OperationalError" in caplog.text
+        assert "SELECT" not in caplog.text  # the driver's reason, never the statement
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world, database):
+    parent, rp = world
+    code = sign_in_at(rp, parent)["code"]
+    verifier = rp.verifier
+    assert app.test_client().get("/jwks").status_code == 200  # the keys are read, and cached
+    name = database.rsplit("/", 1)[1]
+    before = counts(app)
+
+    def terminate_after_the_code_is_consumed(conn, cursor, statement, *_):
+        if statement.startswith("UPDATE authorization_code SET used_at"):
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", terminate_after_the_code_is_consumed)
+    try:
+        assert_client_error(rp.exchange(code), SERVER_ERROR)
+    finally:
+        event.remove(engine, "after_cursor_execute", terminate_after_the_code_is_consumed)
+    assert counts(app) == before  # the code's use died with the transaction: not half used
+
+    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                      [name])
+    try:
+        assert_client_error(rp.exchange(code, verifier), SERVER_ERROR)
+        assert_outage_page(parent.browser.get("/"))
+        assert_outage_page(parent.browser.get(rp.authorization_url()))
+        assert app.test_client().get("/readyz").status_code == 503
+        assert app.test_client().get("/healthz").status_code == 200
+        assert app.test_client().get("/jwks").status_code == 200  # from the key cache
+    finally:
+        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    assert app.test_client().get("/readyz").status_code == 200
+    tokens = rp.exchange(code, verifier)  # never redeemed, so it still works: once
+    assert tokens.status_code == 200
+    assert rp.userinfo(tokens.get_json()["access_token"]).status_code == 200
+    assert rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
