@@ -130,3 +130,20 @@ def test_offline_access_is_dropped_for_a_client_not_allowed_it(signed_in):
     assert tokens["scope"] == "openid"
     parent.log_out()
     assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_issued_before_logout_is_worthless_after_it(world):
+    parent, rp = world
+    code = sign_in_at(rp, parent)["code"]
+    parent.log_out()
+    response = rp.exchange(code)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_of_a_session_that_expired_is_worthless(app, world):
+    parent, rp = world
+    app.config["IDP_SESSION_IDLE_TTL"] = 30  # shorter than a code lives (60 s)
+    code = sign_in_at(rp, parent)["code"]
+    clock.advance(31)
+    response = rp.exchange(code)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
 from idp.models.account import Account
+from idp.models.grant import Grant
 
 
 class AuthorizationCode(db.Model, AuthorizationCodeMixin):
@@ -31,6 +32,7 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     used_at: Mapped[int | None] = mapped_column(Integer)
 
     account: Mapped[Account] = relationship(lazy="joined")
+    grant: Mapped[Grant] = relationship(lazy="joined")
 
     # --- authlib.oidc.core.AuthorizationCodeMixin -----------------------------------------
     def get_redirect_uri(self):

@@ -106,7 +106,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         if item is None or item.client_id != client.client_id or _not_replayed(item) is None:
             return None
-        return item if item.expires_at > clock.timestamp() else None
+        if item.expires_at <= clock.timestamp():
+            return None
+        # The parent may have logged out (or the session expired) since the code was issued.
+        return item if sessions.grant_is_live(item.grant) else None
 
     def authenticate_user(self, authorization_code):
         return _redeem(AuthorizationCode, authorization_code, "code")

@@ -3,7 +3,6 @@ looks the same (status, page, message), does the same work (one password hash) a
 same time within noise."""
 
 import re
-import statistics
 import time
 
 import pytest
@@ -89,8 +88,9 @@ def test_every_failure_costs_one_password_hash(client, accounts, monkeypatch):
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_every_failure_takes_the_same_time(app, client, accounts):
-    """With production argon2id parameters, the medians of the five cases (interleaved, so
-    machine load hits all alike) are within 25 % of each other."""
+    """With production argon2id parameters, the five cases (interleaved, so machine load hits
+    all alike) take the same time: their fastest runs, which load can only slow down, are
+    within 30 % of each other. (A second hash for unknown usernames made it 70 %.)"""
     app.config.update(IDP_ARGON2_TIME_COST=2, IDP_ARGON2_MEMORY_KIB=19 * 1024,
                       IDP_LOCKOUT_DELAY_AFTER=1000, IDP_LOCKOUT_AFTER=1000,
                       IDP_LOCKOUT_PERMANENT_AFTER=1000, IDP_THROTTLE_IP_FAILURES=1000)
@@ -110,5 +110,5 @@ def test_every_failure_takes_the_same_time(app, client, accounts):
             response = sign_in(client, fields)
             timings[case].append(time.perf_counter() - started)
             assert response.status_code == 400
-    medians = {case: statistics.median(values) for case, values in timings.items()}
-    assert max(medians.values()) <= 1.25 * min(medians.values()), medians
+    fastest = {case: min(values) for case, values in timings.items()}
+    assert max(fastest.values()) <= 1.3 * min(fastest.values()), fastest
