@@ -11,7 +11,11 @@ from idp.web.hardening import init_hardening
 
 def init_web(app):
     from idp.web import account, activation, end_session, health, login, oauth
+    from idp.web.limits import init_limits
+    from idp.web.request_class import Request
 
+    app.request_class = Request
+    init_limits(app)  # first, so nothing else runs for a request beyond the limits
     for module in (health, oauth, end_session, activation, login, account):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
