@@ -114,7 +114,8 @@ def main() -> None:
         run(*PODMAN, "run", "-d", "--name", name, *HARDENED, "--env-file", env_file, IMAGE)
         assert wait_for(f"http://127.0.0.1:{port}/healthz", name) == "ok\n"
         assert wait_for(f"http://127.0.0.1:{port}/readyz", name) == "ready\n"
-        jwks = wait_for(f"http://127.0.0.1:{port}/jwks", name)
+        # Through the ingress the Host is the issuer's; any other is refused (probes excepted).
+        jwks = wait_for(f"http://127.0.0.1:{port}/jwks", name, host="idp.example.test")
         assert {key["alg"] for key in json.loads(jwks)["keys"]} >= {"RS256", "ES256"}, jwks
         metrics = wait_for(f"http://127.0.0.1:{metrics_port}/metrics", name)
         assert "idp_request_duration_seconds" in metrics, metrics[:500]
@@ -146,11 +147,12 @@ def main() -> None:
             run("redis-cli", "-h", "127.0.0.1", "del", *keys.stdout.split(), check=False)
 
 
-def wait_for(url: str, name: str) -> str:
+def wait_for(url: str, name: str, host: str | None = None) -> str:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return response.read().decode()
         except OSError:
             time.sleep(0.5)

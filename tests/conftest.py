@@ -170,10 +170,13 @@ def backend(request):
 
 @pytest.fixture
 def app(backend, request, tmp_path, smtp_server):
-    """The app on the backend of this test's parametrization."""
+    """The app on the backend of this test's parametrization; a test marked
+    ``@pytest.mark.app_settings(IDP_ISSUER="https://idp.test")`` gets those settings too."""
     clock.unfreeze()
     keys.forget_cache()
     overrides = {**BASE_SETTINGS, "IDP_INSTANCE_DIR": str(tmp_path / "instance")}
+    marker = request.node.get_closest_marker("app_settings")
+    overrides.update(marker.kwargs if marker else {})
     if backend == "sqlite":
         database = tmp_path / "idp.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), database)

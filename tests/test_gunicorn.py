@@ -23,6 +23,8 @@ from tests.conftest import KEK, REDIS_URL, RUN_ID
 from tests.processes import free_port
 
 ACTIVATION_TOKEN = "tokenThatMustNeverBeLogged_8d1f0c"
+#: As the ingress passes it on; any other Host is refused with an https issuer.
+ISSUER_HOST = {"Host": "idp.example.test"}
 
 
 @pytest.fixture
@@ -98,15 +100,18 @@ def trickling_post(port: int, result: dict) -> None:
 
 
 def test_serves_both_ports_and_writes_nothing(server):
-    assert requests.get(f"{server.url}/.well-known/openid-configuration", timeout=5).json()[
-        "issuer"] == "https://idp.example.test"
+    assert requests.get(f"{server.url}/.well-known/openid-configuration", headers=ISSUER_HOST,
+                        timeout=5).json()["issuer"] == "https://idp.example.test"
+    # The pod's own address is not the issuer's host: refused, except for probes and metrics.
+    refused = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=5)
+    assert refused.status_code == 400
     assert requests.get(f"{server.url}/healthz", timeout=5).text == "ok\n"
     assert requests.get(f"{server.url}/readyz", timeout=5).text == "ready\n"
     # /metrics only on gunicorn's second bind, never on the port the ingress routes to.
     metrics = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5)
     assert metrics.status_code == 200 and "idp_request_duration_seconds" in metrics.text
     assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 404
-    requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", timeout=5)
+    requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", headers=ISSUER_HOST, timeout=5)
     assert not (server.folder / "instance").exists()
     assert not (server.folder / "keys").exists()
     server.process.send_signal(signal.SIGTERM)

@@ -72,8 +72,10 @@ def test_duplicate_parameters_are_refused(world):
     parent, rp = world
     url = rp.authorization_url() + "&scope=openid"
     response = parent.browser.get(url)
-    # RFC 6749 3.1: which value would be trusted? Neither: an error page, no redirect.
-    assert response.status_code == 400 and "Location" not in response.headers
+    # RFC 6749 3.1: which value would be trusted? Neither. The client and its redirect URI are
+    # not in doubt, so the error goes back there (4.1.2.1); tests/security has every case.
+    assert redirect_error(response)["error"] == "invalid_request"
+    assert response.headers["Location"].startswith(rp.redirect_uri)
 
 
 def test_prompt_none_without_session_answers_login_required(world):

@@ -1,19 +1,19 @@
 """Bearer access tokens we receive (RFC 6750) at our own resource endpoints, i.e. userinfo.
 
-The token must be a JWT we signed: verified against our published keys with an explicit
-algorithm list, ``typ: at+jwt``, our issuer, not expired, neither it nor its grant revoked, and
-the sign-in session it is bound to still live.
+The token must be a JWT we signed: a header that says no more than ours, verified against our
+published keys with an explicit algorithm list (idp.oauth.jwt_checks), ``typ: at+jwt``, our
+issuer, not expired, neither it nor its grant revoked, and the sign-in session it is bound to
+still live.
 """
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import current_app
-from joserfc import jwt
-from joserfc.errors import JoseError
 from sqlalchemy import select
 
-from idp import clock, keys, sessions
+from idp import clock, sessions
 from idp.extensions import db
 from idp.models import AccessToken, Account, Client, Grant
+from idp.oauth import jwt_checks
 
 ALGORITHMS = ["RS256", "ES256"]
 
@@ -52,9 +52,8 @@ def is_live(claims: dict) -> bool:
 
 def verify_access_token(token_string: str) -> dict | None:
     """The claims of a valid access token we issued, or None."""
-    try:
-        token = jwt.decode(token_string, keys.verification_keys(), algorithms=ALGORITHMS)
-    except (JoseError, ValueError):
+    token = jwt_checks.verified(token_string, ALGORITHMS)
+    if token is None:
         return None
     claims = token.claims
     if token.header.get("typ") != "at+jwt" or claims.get("iss") != current_app.config["IDP_ISSUER"]:

@@ -4,6 +4,7 @@ token generator and the resource protector for userinfo."""
 import os
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from sqlalchemy import select
 
@@ -23,9 +24,21 @@ from idp.oauth.revocation import RevocationEndpoint
 
 
 def query_client(client_id):
-    if not client_id or len(client_id) > 64:
+    # PostgreSQL text cannot hold NUL: such a client_id would fail the query (a 500), and
+    # it may arrive in HTTP Basic credentials, which no request limit reads.
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
         return None
     return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+def client_secret_basic(query_client, request):
+    """Authlib's ``client_secret_basic``, except that malformed credentials are wrong ones (401
+    ``invalid_client``). Authlib lets two kinds escape as exceptions, i.e. a 500: credentials
+    that are not UTF-8 (RFC 7617 2.1) and a scheme with nothing after it ("Basic ")."""
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except ValueError:  # UnicodeDecodeError is one
+        return None
 
 
 server = AuthorizationServer(query_client=query_client, save_token=tokens.save_token)
@@ -45,6 +58,7 @@ def init_oauth(app):
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     app.config["OAUTH2_SCOPES_SUPPORTED"] = list(claims.SCOPES_SUPPORTED)
     server.init_app(app)
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_token_generator("default", tokens.generate_token)
     server.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]

@@ -11,7 +11,14 @@ from idp.web.hardening import init_hardening
 
 def init_web(app):
     from idp.web import account, activation, end_session, health, login, oauth
+    from idp.web.limits import init_limits
+    from idp.web.request_class import Request
+    from idp.web.trusted_host import init_trusted_host
 
+    app.request_class = Request
+    # First, so nothing else runs for a request for another host or beyond the limits.
+    init_trusted_host(app)
+    init_limits(app)
     for module in (health, oauth, end_session, activation, login, account):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,

@@ -9,12 +9,11 @@ when it exactly matches one registered for the client the request is from (with 
 from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, redirect, render_template, request, session
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from idp import sessions
-from idp.extensions import csrf, db
-from idp.models import Client
+from idp.extensions import csrf
 from idp.oauth import id_token_hint
+from idp.oauth.server import query_client
 from idp.web.forms import ConfirmForm
 
 bp = Blueprint("end_session", __name__)
@@ -32,12 +31,6 @@ BAD_RETURN = _l(
 )
 
 
-def _client(client_id: str | None) -> Client | None:
-    if not client_id or len(client_id) > 64:
-        return None
-    return db.session.scalar(select(Client).where(Client.client_id == client_id))
-
-
 def _check(params) -> tuple[dict | None, str | None, str | None]:
     """(valid hint claims or None, where to return or None, a problem for the parent or None)."""
     raw_hint = params.get("id_token_hint")
@@ -52,7 +45,7 @@ def _check(params) -> tuple[dict | None, str | None, str | None]:
     return_to = params.get("post_logout_redirect_uri")
     if not return_to:
         return hint, None, None
-    client = _client(client_id)
+    client = query_client(client_id)
     if client is None or return_to not in client.post_logout_redirect_uris:
         return hint, None, BAD_RETURN
     state = params.get("state")

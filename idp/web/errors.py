@@ -55,11 +55,20 @@ def _client_code(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request"
 
 
-def _client_error(status: int, code: str):
-    response = jsonify(error=code)
+def _client_error(status: int, code: str, description: str | None = None):
+    body = {"error": code, "error_description": description} if description else {"error": code}
+    response = jsonify(body)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def refuse(status: int, message: str | None = None, description: str | None = None):
+    """A request we will not handle: for people a page with ``message`` and ``status``; for
+    programs 400 ``invalid_request`` (RFC 6749 5.2) with ``description`` for the developer."""
+    if request.path.startswith(API_PATHS):
+        return _client_error(400, "invalid_request", description)
+    return error_page(status, message)
 
 
 def _answer(status: int, client_code: str | None = None):
@@ -91,7 +100,14 @@ def init_errors(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        return _answer(error.code or 500)
+        response = _answer(error.code or 500)
+        if isinstance(response, tuple):
+            response = app.make_response(response)
+        # RFC 9110 15.5.6: a 405 says which methods the page does take.
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
 
     def store_down(error):
         log.warning("503, Redis unavailable on %s %s: %s", request.method, _route(),

@@ -9,25 +9,34 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 CODE_MESSAGE = _l("Vul de 6 cijfers in die de app Google Authenticator nu laat zien.")
+TOO_LONG = _l("Dit is te lang: gebruik hoogstens %(max)d tekens.")
+
+#: Field lengths (OWASP ASVS 5 V2.2.1): generous for people, small enough for the server.
+MAX_ORGANISATION = 32  # Organisation.code
+MAX_USERNAME = 150
+#: Long passphrases are welcome (NIST SP 800-63B: at least 64); argon2id hashes any length
+#: at the same cost, so the limit only stops absurd bodies.
+MAX_PASSWORD = 1024
+MAX_CODE = 7  # "123 456"
+
+
+def too_long(maximum: int) -> Length:
+    return Length(max=maximum, message=TOO_LONG)
 
 
 def code_field(label=_l("Code")):
     return StringField(
         label,
+        # The pattern bounds the length too.
         validators=[DataRequired(CODE_MESSAGE), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=CODE_MESSAGE)],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
     )
 
 
-# WTForms' own messages are English: every validator here gets ours.
-PASSWORD_TOO_LONG = _l("Kies een wachtwoord van hoogstens 256 tekens.")
-
-
 class ActivationForm(FlaskForm):
     password = PasswordField(
         _l("Nieuw wachtwoord"),
-        validators=[DataRequired(_l("Vul een wachtwoord in.")),
-                    Length(max=256, message=PASSWORD_TOO_LONG)],
+        validators=[DataRequired(_l("Vul een wachtwoord in.")), too_long(MAX_PASSWORD)],
         render_kw={"autocomplete": "new-password"},
     )
     password_again = PasswordField(
@@ -44,24 +53,22 @@ class ActivationForm(FlaskForm):
 class LoginForm(FlaskForm):
     organisation = SelectField(
         _l("Organisatie"),
-        validators=[DataRequired(_l("Kies uw organisatie."))],
+        validators=[DataRequired(_l("Kies uw organisatie.")), too_long(MAX_ORGANISATION)],
         validate_choice=False,
     )
     username = StringField(
         _l("Gebruikersnaam"),
-        validators=[DataRequired(_l("Vul uw gebruikersnaam in.")),
-                    Length(max=150, message=_l("Een gebruikersnaam is hoogstens 150 tekens lang."))],
+        validators=[DataRequired(_l("Vul uw gebruikersnaam in.")), too_long(MAX_USERNAME)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Wachtwoord"),
-        validators=[DataRequired(_l("Vul uw wachtwoord in.")),
-                    Length(max=256, message=PASSWORD_TOO_LONG)],
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
         render_kw={"autocomplete": "current-password"},
     )
     code = StringField(
         _l("Code"),
-        validators=[Length(max=7, message=CODE_MESSAGE)],
+        validators=[too_long(MAX_CODE)],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
     )
 

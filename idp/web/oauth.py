@@ -1,7 +1,10 @@
 """OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation,
 introspection. (Logout is in ``end_session``.)"""
 
+import re
+
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -26,6 +29,10 @@ AUTHORIZATION_ERROR_PAGE = _l(
     "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
     "vertrouwen. Ga terug naar die website en probeer het opnieuw."
 )
+#: OIDC Core 3.1.2.1 ``max_age``: seconds, a non-negative whole number (ten digits: 300 years).
+MAX_AGE = re.compile(r"[0-9]{1,10}")
+#: Longest ``state`` we send back (also idp.web.limits): a longer one is not echoed.
+MAX_STATE = 512
 
 
 @bp.get("/.well-known/openid-configuration")
@@ -113,7 +120,24 @@ def _reauthentication_required(signin) -> bool:
     if "login" in (request.args.get("prompt") or "").split():
         return True
     max_age = request.args.get("max_age", "")
-    return max_age.isdigit() and clock.now() - signin.auth_time > int(max_age)
+    # Not str.isdigit(): it accepts "²", which int() refuses (a 500 before this check).
+    return bool(MAX_AGE.fullmatch(max_age)) and clock.now() - signin.auth_time > int(max_age)
+
+
+def refuse_authorization_request(description: str):
+    """An authorization request we will not handle (RFC 6749 4.1.2.1): ``invalid_request`` back
+    to the redirect URI when ``client_id`` and ``redirect_uri`` are each given once and trusted;
+    otherwise the parent stays here and sees the error page."""
+    client_ids = request.args.getlist("client_id")
+    redirect_uris = request.args.getlist("redirect_uri")
+    client = server.query_client(client_ids[0]) if len(client_ids) == 1 else None
+    if client is None or len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
+        current_app.logger.warning("authorization request refused: invalid_request %s", description)
+        return error_page(400, AUTHORIZATION_ERROR_PAGE)
+    error = InvalidRequestError(description, redirect_uri=redirect_uris[0])
+    states = request.args.getlist("state")
+    error.state = states[0] if len(states) == 1 and len(states[0]) <= MAX_STATE else None
+    return server.handle_error_response(None, error)
 
 
 @bp.post("/token")

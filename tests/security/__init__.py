@@ -1,0 +1,1 @@
+"""Security tests by threat, one module per class (issue 5, "Hardening of every response")."""

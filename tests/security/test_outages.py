@@ -219,14 +219,16 @@ def test_a_hung_redis_gives_a_quick_503_and_the_sessions_live_on_after_it(
         assert time.monotonic() - started < 1 + 2  # IDP_REDIS_TIMEOUT, once: no worker timeout
     # Taking access away needs no Redis: revocation works, and is never refused.
     assert rp.revoke(revoked["refresh_token"]).status_code == 200
-    # Every check of a code is in PostgreSQL (single use, PKCE, expiry, client): it is made.
-    exchanged = rp.exchange(waiting_code)
-    assert exchanged.status_code == 200
-    assert rp.exchange(waiting_code).get_json()["error"] == "invalid_grant"
-    # An offline_access token is not bound to the session: its refresh needs no Redis either.
+    # A code is exchanged only while its sign-in session lives, which needs Redis: fail closed,
+    # and the code is not used up by the refusal.
+    refused = rp.exchange(waiting_code)
+    assert refused.status_code == 503 and refused.get_json()["error"] == "temporarily_unavailable"
+    # An offline_access token is not bound to the session: its refresh needs no Redis.
     assert archive.refresh(offline["refresh_token"]).status_code == 200
 
     redis_server.resume()
+    assert rp.exchange(waiting_code).status_code == 200
+    assert rp.exchange(waiting_code).get_json()["error"] == "invalid_grant"
     assert rp.userinfo(kept["access_token"]).status_code == 200  # its session is still there
     assert rp.refresh(kept["refresh_token"]).status_code == 200
     assert rp.userinfo(revoked["access_token"]).status_code == 401

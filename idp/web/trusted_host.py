@@ -1,0 +1,40 @@
+"""The Host header: never used to build a URL (every link and redirect comes from IDP_ISSUER),
+and in production (an https issuer) a request for any other host is refused with a 400, so a
+forged Host cannot reach pages, caches or logs as if it were ours (OWASP ASVS 5 V4.1.1,
+V13.4; RFC 9110 7.2).
+
+The probes and ``/metrics`` are exempt: the kubelet and Prometheus call a pod by its IP.
+"""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+
+from idp.web.errors import refuse
+
+EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")
+
+UNKNOWN_HOST = _l(
+    "Dit adres hoort niet bij deze dienst. Gebruik de link van de website of uit de e-mail."
+)
+
+
+def _normalised(host: str) -> str:
+    """Hosts compare without case and without https's own port."""
+    host = host.lower()
+    return host[: -len(":443")] if host.endswith(":443") else host
+
+
+def init_trusted_host(app) -> None:
+    issuer = urlsplit(app.config["IDP_ISSUER"])
+    if issuer.scheme != "https":
+        return  # the embedded default answers on whatever address it is opened with
+    expected = _normalised(issuer.netloc)
+
+    @app.before_request
+    def refuse_unknown_host():
+        if request.path in EXEMPT_PATHS or _normalised(request.host) == expected:
+            return None
+        current_app.logger.warning("request for an unknown host refused")
+        return refuse(400, UNKNOWN_HOST, "unknown host")
