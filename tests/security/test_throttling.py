@@ -13,18 +13,9 @@ from idp.extensions import db
 from idp.models import Account, AuditEvent
 from tests import pages
 from tests.actors import PASSWORD, Parent, authenticator_code
-from tests.test_sign_in import WRONG
+from tests.test_sign_in import WRONG, parent  # noqa: F401 (parent: Yvonne, activated)
 
 WRONG_PASSWORD = "fietsen langs de rijn 2026"
-
-
-@pytest.fixture
-def parent(app, client, mailbox, make_org, invite, frozen_clock):
-    make_org()
-    invite()
-    parent = Parent(client, mailbox)
-    parent.activate()
-    return parent
 
 
 def attempt(parent, password=WRONG_PASSWORD, ip="192.0.2.10", **changes):
