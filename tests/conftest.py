@@ -307,6 +307,18 @@ def logout_receiver():
 
 
 @pytest.fixture
+def parent(app, client, mailbox, make_org, invite, frozen_clock):
+    """Yvonne of PO2806 PPO Rotterdam, activated 30 seconds ago, not signed in."""
+    from tests.actors import Parent
+
+    make_org()
+    invite()
+    parent = Parent(client, mailbox)
+    parent.activate()
+    return parent
+
+
+@pytest.fixture
 def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
     """An activated parent of PO2806 and a confidential relying party."""
     from tests.actors import Parent, RelyingParty

@@ -20,16 +20,6 @@ PAGE_EXPIRED = "Deze pagina was verlopen. Vul het formulier opnieuw in en probee
 STEP = 30
 
 
-@pytest.fixture
-def parent(app, client, mailbox, make_org, invite, frozen_clock):
-    """Yvonne of PO2806 PPO Rotterdam, activated 30 seconds ago, not signed in."""
-    make_org()
-    invite()
-    parent = Parent(client, mailbox)
-    parent.activate()
-    return parent
-
-
 def is_signed_in(browser) -> bool:
     home = browser.get("/")
     if home.status_code == 302:

@@ -13,7 +13,7 @@ from idp.extensions import db
 from idp.models import Account, AuditEvent
 from tests import pages
 from tests.actors import PASSWORD, Parent, authenticator_code
-from tests.test_sign_in import WRONG, parent  # noqa: F401 (parent: Yvonne, activated)
+from tests.test_sign_in import WRONG
 
 WRONG_PASSWORD = "fietsen langs de rijn 2026"
 
