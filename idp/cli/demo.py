@@ -76,6 +76,7 @@ def up(no_serve):
         return
     sys.stdout.flush()
     os.environ["IDP_DEMO_RP"] = "true"  # the served app then has the demo relying party at /demo/
+    os.environ.setdefault("IDP_LOG_FORMAT", "text")  # a console to read, not a log stack
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--chdir", str(settings.PROJECT_ROOT),
         "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000", "--no-control-socket",
