@@ -1,0 +1,118 @@
+"""What a run reads off the running system besides latencies: the machine, the load on it,
+resident memory per gunicorn worker, Redis bytes per sign-in session, and the query plans of the
+hot lookups (the scale target: indexes, no scans)."""
+
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from bench import seed
+
+
+def machine() -> dict:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = re.search(r"Model name:\s*(.+)", lscpu)
+    versions = {}
+    for name, args in {"node": ["node", "--version"], "postgresql": ["psql", "--version"],
+                       "redis": ["redis-server", "--version"]}.items():
+        try:
+            versions[name] = subprocess.run(args, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            versions[name] = None
+    return {
+        "cpu_model": model.group(1).strip() if model else platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        **versions,
+    }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return round(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024, 1)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(child) for child in text]
+    return found
+
+
+def worker_memory(master_pid: int) -> dict:
+    workers = children(master_pid)
+    sizes = [rss_mib(pid) for pid in workers]
+    return {"master_rss_mib": rss_mib(master_pid), "worker_rss_mib": sizes,
+            "max_worker_rss_mib": max((s for s in sizes if s), default=None)}
+
+
+def redis_per_session(client, prefix: str) -> dict:
+    """Bytes a sign-in session holds in Redis: its record, its browser session, and its share of
+    the two schedules (expiry, by account)."""
+    def usage(pattern, limit=200):
+        sizes = []
+        for key in client.scan_iter(prefix + pattern, count=1000):
+            sizes.append(client.memory_usage(key, samples=0) or 0)
+            if len(sizes) >= limit:
+                break
+        return sizes
+
+    records = usage("signin:*")
+    browsers = usage("browser:*")
+    sessions = len(list(client.scan_iter(prefix + "signin:*", count=1000)))
+    expiry = client.memory_usage(prefix + "signin-expiry", samples=0) or 0
+    by_account = sum(usage("signin-account:*", limit=10**9))
+
+    def median(values):
+        return sorted(values)[len(values) // 2] if values else 0
+
+    share = (expiry + by_account) / sessions if sessions else 0
+    total = median(records) + median(browsers) + share
+    return {"sessions": sessions, "signin_record_bytes": median(records),
+            "browser_session_bytes": median(browsers), "schedules_bytes_per_session": round(share),
+            "total_bytes_per_session": round(total)}
+
+
+#: The hot lookups, as the service makes them (same WHERE clauses as idp/).
+PLANS = {
+    "sign-in: account by organisation and username":
+        ("SELECT * FROM account WHERE organisation_id = %s AND username = %s", "account"),
+    "code exchange: authorization code by hash":
+        ("SELECT * FROM authorization_code WHERE code_hash = %s", "code"),
+    "refresh: refresh token by hash":
+        ("SELECT * FROM refresh_token WHERE token_hash = %s", "refresh"),
+    "userinfo/introspection: access token by jti, with its grant":
+        ('SELECT a.revoked_at, g.* FROM access_token a JOIN "grant" g ON g.id = a.grant_id '
+         "WHERE a.jti = %s", "jti"),
+    "every token request: client by client_id":
+        ("SELECT * FROM client WHERE client_id = %s", "client"),
+}
+
+
+def query_plans(database_url: str, org_id: int, client_id: str) -> dict:
+    plans = {}
+    with psycopg.connect(seed.psycopg_url(database_url)) as conn:
+        sizes = dict(conn.execute(
+            "SELECT relname, n_live_tup FROM pg_stat_user_tables").fetchall())
+        for name, (sql, kind) in PLANS.items():
+            params = {"account": (org_id, seed.username(1)), "code": ("0" * 64,),
+                      "refresh": ("0" * 64,), "jti": ("x",), "client": (client_id,)}[kind]
+            rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql,
+                                params).fetchall()
+            plans[name] = [row[0] for row in rows]
+    return {"table_rows": {k: sizes.get(k) for k in
+                           ("account", "authorization_code", "refresh_token", "access_token", "grant")},
+            "plans": plans}
