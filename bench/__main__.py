@@ -49,8 +49,9 @@ def parse_args(argv):
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the service's logs")
     args = parser.parse_args(argv)
+    args.warmup = 0.05 if args.quick else 0.3  # seconds of each phase not counted
     if args.quick:
-        args.rounds, args.seconds, args.scale_accounts, args.no_peer = 1, 0.5, 0, True
+        args.rounds, args.seconds, args.scale_accounts, args.no_peer = 1, 0.3, 0, True
         args.accounts = min(args.accounts, 50)
     return args
 
@@ -106,8 +107,9 @@ def start_peer(env: Environment) -> tuple[flows.Peer, object] | None:
 
 
 # --- one round ---------------------------------------------------------------------------------
-def closed(server, op, users: int, seconds: float) -> dict:
-    return asyncio.run(load.closed_loop(server.host, server.port, op, users, seconds)).summary()
+def closed(server, op, users: int, args) -> dict:
+    return asyncio.run(load.closed_loop(server.host, server.port, op, users, args.seconds,
+                                        args.warmup)).summary()
 
 
 def collect_codes(server, count: int, seconds: float) -> dict:
@@ -134,20 +136,21 @@ def our_round(ours: flows.Ours, args, codes: int) -> dict:
     s = args.seconds
     result = {}
     log("  discovery, jwks")
-    result["discovery"] = closed(ours, ours.discovery, 16, s)
-    result["jwks"] = closed(ours, ours.jwks, 16, s)
+    result["discovery"] = closed(ours, ours.discovery, 16, args)
+    result["jwks"] = closed(ours, ours.jwks, 16, args)
     log("  full sign-in")
-    result["sign_in"] = closed(ours, ours.sign_in, 8, s)
+    result["sign_in"] = closed(ours, ours.sign_in, 8, args)
     log(f"  collecting {codes} codes")
     result["authorize_sso"] = collect_codes(ours, codes, s * 10)
     log("  code exchange, refresh, userinfo, introspection")
-    result["code_exchange"] = closed(ours, ours.exchange, 16, s)
-    result["refresh"] = closed(ours, ours.refresh, 16, s)
-    result["userinfo"] = closed(ours, ours.userinfo, 16, s)
-    result["introspection"] = closed(ours, ours.introspect, 16, s)
+    result["code_exchange"] = closed(ours, ours.exchange, 16, args)
+    result["refresh"] = closed(ours, ours.refresh, 16, args)
+    result["userinfo"] = closed(ours, ours.userinfo, 16, args)
+    result["introspection"] = closed(ours, ours.introspect, 16, args)
     rate = max(1.0, 0.7 * result["refresh"]["per_second"])
     log(f"  token endpoint at 70% of its maximum ({rate:.0f}/s, open loop)")
-    open_result = asyncio.run(load.open_loop(ours.host, ours.port, ours.refresh, rate, s, users=64))
+    open_result = asyncio.run(load.open_loop(ours.host, ours.port, ours.refresh, rate, s,
+                                             users=8 if args.quick else 64))
     result["token_at_70pct"] = {**open_result.summary(), "offered_per_second": round(rate, 1)}
     log("  relying party verifying an access token (in-process, joserfc)")
     result["rp_verify"] = rp.verify_rate(ours, quick=args.quick)
@@ -156,19 +159,19 @@ def our_round(ours: flows.Ours, args, codes: int) -> dict:
 
 def peer_round(peer: flows.Peer, args, codes: int) -> dict:
     s = args.seconds
-    result = {"discovery": closed(peer, peer.discovery, 16, s), "jwks": closed(peer, peer.jwks, 16, s)}
+    result = {"discovery": closed(peer, peer.discovery, 16, args), "jwks": closed(peer, peer.jwks, 16, args)}
     result["authorize_sso"] = collect_codes(peer, codes, s * 10)
-    result["code_exchange"] = closed(peer, peer.exchange, 16, s)
-    result["refresh"] = closed(peer, peer.refresh, 16, s)
+    result["code_exchange"] = closed(peer, peer.exchange, 16, args)
+    result["refresh"] = closed(peer, peer.refresh, 16, args)
     return result
 
 
 def scale_round(ours: flows.Ours, args, codes: int) -> dict:
     s = args.seconds
-    result = {"sign_in": closed(ours, ours.sign_in, 8, s)}
+    result = {"sign_in": closed(ours, ours.sign_in, 8, args)}
     result["authorize_sso"] = collect_codes(ours, codes, s * 10)
-    result["code_exchange"] = closed(ours, ours.exchange, 16, s)
-    result["refresh"] = closed(ours, ours.refresh, 16, s)
+    result["code_exchange"] = closed(ours, ours.exchange, 16, args)
+    result["refresh"] = closed(ours, ours.refresh, 16, args)
     return result
 
 

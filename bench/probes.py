@@ -36,12 +36,13 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def rss_mib(pid: int) -> float | None:
+def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """Resident memory now (VmRSS), or its peak since the process started (VmHWM)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    return round(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024, 1)
+    return round(int(re.search(field + r":\s+(\d+)", status).group(1)) / 1024, 1)
 
 
 def children(pid: int) -> list[int]:
@@ -55,8 +56,10 @@ def children(pid: int) -> list[int]:
 def worker_memory(master_pid: int) -> dict:
     workers = children(master_pid)
     sizes = [rss_mib(pid) for pid in workers]
+    peaks = [rss_mib(pid, "VmHWM") for pid in workers]
     return {"master_rss_mib": rss_mib(master_pid), "worker_rss_mib": sizes,
-            "max_worker_rss_mib": max((s for s in sizes if s), default=None)}
+            "worker_peak_rss_mib": peaks,
+            "max_worker_rss_mib": max((s for s in peaks if s), default=None)}
 
 
 def redis_per_session(client, prefix: str) -> dict:
