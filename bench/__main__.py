@@ -49,7 +49,7 @@ def parse_args(argv):
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the service's logs")
     args = parser.parse_args(argv)
-    args.warmup = 0.05 if args.quick else 0.3  # seconds of each phase not counted
+    args.warmup = 0 if args.quick else 0.3  # seconds of each phase not counted
     if args.quick:
         args.rounds, args.seconds, args.scale_accounts, args.no_peer = 1, 0.3, 0, True
         args.accounts = min(args.accounts, 50)
