@@ -138,7 +138,7 @@ class Ours(Server):
         current = int(now // 30)
         for _ in range(100):
             index = random.randrange(self.accounts)
-            step = max(current - 1, self.last_step.get(index, current - 2) + 1)
+            step = max(current, self.last_step.get(index, current - 1) + 1)
             if step <= current + 1:
                 self.last_step[index] = step
                 return seed.username(index), seed.totp_code(step * 30)
