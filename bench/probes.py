@@ -100,7 +100,9 @@ PLANS = {
     "userinfo/introspection: access token by jti, with its grant":
         ('SELECT a.revoked_at, g.* FROM access_token a JOIN "grant" g ON g.id = a.grant_id '
          "WHERE a.jti = %s", "jti"),
-    "every token request: client by client_id":
+    "userinfo: account by subject":
+        ("SELECT * FROM account WHERE subject = %s", "subject"),
+    "every token request: client by client_id (cached per worker for IDP_CLIENT_CACHE_TTL)":
         ("SELECT * FROM client WHERE client_id = %s", "client"),
 }
 
@@ -112,7 +114,8 @@ def query_plans(database_url: str, org_id: int, client_id: str) -> dict:
             "SELECT relname, n_live_tup FROM pg_stat_user_tables").fetchall())
         for name, (sql, kind) in PLANS.items():
             params = {"account": (org_id, seed.username(1)), "code": ("0" * 64,),
-                      "refresh": ("0" * 64,), "jti": ("x",), "client": (client_id,)}[kind]
+                      "refresh": ("0" * 64,), "jti": ("x",), "client": (client_id,),
+                      "subject": ("x",)}[kind]
             rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql,
                                 params).fetchall()
             plans[name] = [row[0] for row in rows]

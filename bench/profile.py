@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--no-spy", action="store_true", help="only measure (to compare settings)")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})
     out = PROJECT_ROOT / "bench" / "results"
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
             collect_codes(ours, int(args.seconds * 400) + 200, 60)
         if args.endpoint in ("refresh", "userinfo", "introspection"):
             asyncio.run(load.closed_loop(host, port, ours.exchange, 16, 1))
-        spy = subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--pid", str(service.pid), "--subprocesses",
+        spy = None if args.no_spy else subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--pid", str(service.pid), "--subprocesses",
                                 "--duration", str(int(args.seconds)), "--rate", "200",
                                 "--format", "raw", "--output", str(folded), "--nonblocking", *os.environ.get("BENCH_PY_SPY", "--gil").split()],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -81,12 +82,16 @@ def main(argv=None) -> int:
             sample = collect_codes(ours, 10**6, args.seconds)
         else:
             sample = asyncio.run(load.closed_loop(host, port, op, args.users, args.seconds)).summary()
-        spy.wait()
+        if spy:
+            spy.wait()
         with app.app_context():
             from idp.extensions import db
 
             db.session.remove()
             db.engine.dispose()
+    if args.no_spy:
+        print(f"{args.endpoint}: {sample}")
+        return 0
     text = f"{args.endpoint}: {sample}\n\n" + top(folded)
     (out / f"profile-{args.endpoint}.txt").write_text(text)
     print(text[:6000])
