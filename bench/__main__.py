@@ -42,8 +42,11 @@ def parse_args(argv):
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--scale-accounts", type=int, default=1_000_000,
                         help="parents for the scale check (0: skip it)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", 3)))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4)))
+    # Two threads per worker: each argon2id hash in flight holds 19 MiB that the allocator then
+    # keeps, so threads bound a worker's memory (2: ~140 MiB peak, 4: ~180 MiB); more threads or
+    # workers did not add throughput on one core (bench.profile --no-spy).
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", 2)))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 2)))
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")

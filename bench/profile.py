@@ -23,6 +23,26 @@ ENDPOINTS = ("discovery", "jwks", "sign_in", "authorize_sso", "code_exchange", "
              "userinfo", "introspection")
 
 
+def package_of(frame: str) -> str:
+    """``flask`` for "Flask.wsgi_app (flask/app.py:1511)"; stdlib modules by their file name."""
+    location = frame.rpartition("(")[2]
+    path = location.split(":")[0]
+    if "/" not in path:
+        return "python: " + path.removesuffix(".py")
+    return path.split("/")[0]
+
+
+def by_package(folded: Path) -> str:
+    """Where the samples end (self time), grouped by library: what a request's time is spent in."""
+    counts, total = collections.Counter(), 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if f]
+        total += int(count)
+        counts[package_of(frames[-1]) if frames else "?"] += int(count)
+    return "\n".join(f"{100 * n / total:5.1f}  {name}" for name, n in counts.most_common(15))
+
+
 def top(folded: Path, limit: int = 40) -> str:
     """Self and inclusive sample counts per function, from py-spy's collapsed stacks."""
     own, inclusive, total = collections.Counter(), collections.Counter(), 0
@@ -46,8 +66,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("endpoint", choices=ENDPOINTS)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--no-spy", action="store_true", help="only measure (to compare settings)")
     args = parser.parse_args(argv)
@@ -92,7 +112,8 @@ def main(argv=None) -> int:
     if args.no_spy:
         print(f"{args.endpoint}: {sample}")
         return 0
-    text = f"{args.endpoint}: {sample}\n\n" + top(folded)
+    text = (f"{args.endpoint}: {sample}\n\nself % by library\n{by_package(folded)}\n\n"
+            + top(folded))
     (out / f"profile-{args.endpoint}.txt").write_text(text)
     print(text[:6000])
     return 0

@@ -6,7 +6,7 @@ import json
 
 from flask import current_app
 from joserfc import jwt
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from idp import clock, crypto, keys, metrics
 from idp.extensions import db
@@ -59,14 +59,18 @@ def save_token(token: dict, request) -> None:
 
     Not committed here: the token view commits once, after the ID token is made, so the code or
     refresh token consumed, the tokens recorded and the response all belong to one transaction,
-    and nothing loaded for the request is expired (and read again) by a commit halfway."""
+    and nothing loaded for the request is expired (and read again) by a commit halfway.
+
+    Plain INSERTs (SQLAlchemy Core), not ORM objects: nothing reads these rows back in this
+    request, and the ORM's unit of work cost more than the statements themselves."""
     origin = request.authorization_code or request.refresh_token
     now = clock.timestamp()
     claims = _own_claims(token["access_token"])
-    db.session.add(AccessToken(jti=claims["jti"], grant_id=origin.grant_id, expires_at=claims["exp"]))
+    db.session.execute(insert(AccessToken.__table__).values(
+        jti=claims["jti"], grant_id=origin.grant_id, expires_at=claims["exp"]))
     if "refresh_token" in token:
-        db.session.add(
-            RefreshToken(
+        db.session.execute(
+            insert(RefreshToken.__table__).values(
                 token_hash=crypto.token_hash(token["refresh_token"]),
                 grant_id=origin.grant_id,
                 client_id=request.client.client_id,
