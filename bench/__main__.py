@@ -111,8 +111,15 @@ def start_peer(env: Environment) -> tuple[flows.Peer, object] | None:
 
 # --- one round ---------------------------------------------------------------------------------
 def closed(server, op, users: int, args) -> dict:
-    return asyncio.run(load.closed_loop(server.host, server.port, op, users, args.seconds,
-                                        args.warmup)).summary()
+    """A closed-loop phase, with the server's CPU time per request (when it has a meter)."""
+    meter = getattr(server, "cpu", None)
+    before = meter.seconds() if meter else None
+    sample = asyncio.run(load.closed_loop(server.host, server.port, op, users, args.seconds,
+                                          args.warmup))
+    result = sample.summary()
+    if meter and sample.completed:
+        result["cpu_ms_per_request"] = round((meter.seconds() - before) * 1000 / sample.completed, 2)
+    return result
 
 
 def collect_codes(server, count: int, seconds: float) -> dict:
@@ -207,7 +214,10 @@ def run(args) -> dict:
         results["seeding"] = {"accounts": args.accounts, "seconds": round(seconds, 1)}
         host, port, service = start_service(env, args)
         ours = flows.Ours(host, port, client, args.accounts)
+        ours.cpu = probes.CpuMeter(service.pid)
         peer = None if args.no_peer else start_peer(env)
+        if peer:
+            peer[0].cpu = probes.CpuMeter(peer[1].pid)
         rounds, peer_rounds = [], []
         for number in range(1, args.rounds + 1):
             log(f"round {number}/{args.rounds}: Ouderportaal")

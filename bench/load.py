@@ -34,6 +34,8 @@ class Sample:
     errors: int
     elapsed: float
     first_error: str = ""
+    #: Every operation that completed, warm-up included (what the server's CPU time was spent on).
+    completed: int = 0
 
     @property
     def count(self) -> int:
@@ -66,6 +68,7 @@ async def closed_loop(host, port, op, users: int, seconds: float, warmup: float 
     pool = await _users(host, port, users)
     latencies: list[float] = []
     errors = [0, ""]
+    completed = [0]
     start = time.perf_counter()
     measure_from = start + warmup
     deadline = measure_from + seconds
@@ -87,6 +90,7 @@ async def closed_loop(host, port, op, users: int, seconds: float, warmup: float 
                 user.conn.close()
                 continue
             ended = time.perf_counter()
+            completed[0] += 1
             if began >= measure_from:
                 latencies.append(ended - began)
 
@@ -94,7 +98,7 @@ async def closed_loop(host, port, op, users: int, seconds: float, warmup: float 
     elapsed = min(time.perf_counter(), deadline) - measure_from
     for user in pool:
         user.conn.close()
-    return Sample(latencies, errors[0], max(elapsed, 1e-9), errors[1])
+    return Sample(latencies, errors[0], max(elapsed, 1e-9), errors[1], completed[0])
 
 
 async def open_loop(host, port, op, rate: float, seconds: float, users: int = 64) -> Sample:

@@ -29,7 +29,7 @@ def _phase(rounds: list[dict], name: str) -> dict | None:
     rates = [s["per_second"] for s in samples]
     out = {"per_second": _median(rates), "min_per_second": min(rates),
            "max_per_second": max(rates), "runs": len(samples)}
-    for key in ("p50_ms", "p95_ms", "p99_ms"):
+    for key in ("p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request"):
         out[key] = _median([s.get(key) for s in samples])
     errors = sum(s.get("errors", 0) for s in samples)
     if errors:
@@ -114,6 +114,10 @@ def targets(s: dict) -> dict:
     return out
 
 
+def _cpu(sample: dict) -> str:
+    return _ms(sample.get("cpu_ms_per_request"))
+
+
 def _ms(value):
     return "" if value is None else f"{value:.1f}"
 
@@ -134,8 +138,8 @@ def markdown(s: dict) -> str:
         f"ES256 sign {limits['ES256_sign']['per_second']:.0f}/s; RS256 verify "
         f"{limits['RS256_verify']['per_second']:.0f}/s, ES256 verify {limits['ES256_verify']['per_second']:.0f}/s.",
         "",
-        "| Endpoint | per s (min-max) | p50 ms | p95 ms | p99 ms | x limit | peer per s | x peer |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Endpoint | per s (min-max) | p50 ms | p95 ms | p99 ms | CPU ms/req | x limit | peer per s | x peer |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in s["endpoints"].values():
         o = entry["ours"]
@@ -143,12 +147,13 @@ def markdown(s: dict) -> str:
         limit = entry.get("limit")
         lines.append(
             f"| {entry['title']} | {o['per_second']:.0f} ({o['min_per_second']:.0f}-{o['max_per_second']:.0f})"
-            f" | {_ms(o['p50_ms'])} | {_ms(o['p95_ms'])} | {_ms(o['p99_ms'])}"
+            f" | {_ms(o['p50_ms'])} | {_ms(o['p95_ms'])} | {_ms(o['p99_ms'])} | {_cpu(o)}"
             f" | {entry['ratio_to_limit']:.2f} of {limit['kind']} {limit['per_second']:.0f}/s" if limit else
             f"| {entry['title']} | {o['per_second']:.0f} ({o['min_per_second']:.0f}-{o['max_per_second']:.0f})"
-            f" | {_ms(o['p50_ms'])} | {_ms(o['p95_ms'])} | {_ms(o['p99_ms'])} | -"
+            f" | {_ms(o['p50_ms'])} | {_ms(o['p95_ms'])} | {_ms(o['p99_ms'])} | {_cpu(o)} | -"
         )
-        lines[-1] += (f" | {peer['per_second']:.0f} (p50 {_ms(peer['p50_ms'])}, p99 {_ms(peer['p99_ms'])})"
+        lines[-1] += (f" | {peer['per_second']:.0f} (p50 {_ms(peer['p50_ms'])}, p99 {_ms(peer['p99_ms'])}, "
+                      f"CPU {_cpu(peer)} ms)"
                       f" | {entry['ratio_to_peer']:.2f} |" if peer else " | | |")
     t70 = s.get("token_at_70pct")
     if t70:
