@@ -190,8 +190,10 @@ def _public_members(jwk: dict) -> dict:
 
 
 def forget_cache() -> None:
-    """Drop this process's copy, e.g. right after this process changed the keys."""
+    """Drop this process's copy, e.g. right after this process changed the keys; the next use
+    decrypts every key again (a periodic refresh reuses the ones it has)."""
     _cache.expires_at = float("-inf")
+    _cache.private_keys = {}
 
 
 def signing_key(alg: str):
