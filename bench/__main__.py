@@ -194,23 +194,57 @@ def codes_needed(rounds: list[dict], args) -> int:
 
 
 # --- the run -------------------------------------------------------------------------------------
+def prepared(env: Environment, accounts: int) -> tuple[object, int, dict, float]:
+    """Migrate and seed one environment's database; its app, organisation id, client, seconds."""
+    env.run_idp("db", "upgrade")
+    from idp import create_app
+
+    app = create_app(env.settings)
+    with app.app_context():
+        org, client = seed.org_and_client()
+        seconds = seed.seed_parents(env.database_url, org.id, 0, accounts)
+        return app, org.id, client, seconds
+
+
+def close(app) -> None:
+    from idp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def scale_check(ours_small, args, codes: int, results: dict) -> None:
+    """A second, identical service with --scale-accounts parents, measured turn and turn about
+    with the first (1,000 parents), so drifting load on a shared machine hits both alike."""
+    with Environment(keep_folder=args.keep_logs) as env:
+        log(f"scale: a second database {env.database} with {args.scale_accounts} parents")
+        app, org_id, client, seconds = prepared(env, args.scale_accounts)
+        results["seeding"]["scale"] = {"accounts": args.scale_accounts, "seconds": round(seconds, 1)}
+        host, port, service = start_service(env, args)
+        big = flows.Ours(host, port, client, args.scale_accounts)
+        big.cpu = probes.CpuMeter(service.pid)
+        small, large = [], []
+        for number in range(1, args.rounds + 1):
+            log(f"scale round {number}/{args.rounds}: {args.accounts} parents, then {args.scale_accounts}")
+            small.append(scale_round(ours_small, args, codes))
+            large.append(scale_round(big, args, codes))
+        results["rounds"]["scale_base"], results["rounds"]["scale"] = small, large
+        results["query_plans"][args.scale_accounts] = probes.query_plans(
+            env.database_url, org_id, client["client_id"])
+        close(app)
+
+
 def run(args) -> dict:
     os.sched_setaffinity(0, {int(GENERATOR_CORE)}) if pin(GENERATOR_CORE) else None
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": probes.machine(),
                "load_before": probes.load_average(),
                "config": {k: v for k, v in vars(args).items() if k not in ("out",)}}
     log(f"load average {results['load_before']}; measuring the limits on core {SERVICE_CORE}")
-    results["limits"] = measure_limits(args.quick)
+    limits = [measure_limits(args.quick)]
     with Environment(keep_folder=args.keep_logs) as env:
         log(f"database {env.database}, Redis prefix {env.prefix}; migrating and seeding")
-        env.run_idp("db", "upgrade")
-        from idp import create_app
-
-        app = create_app(env.settings)
-        with app.app_context():
-            org, client = seed.org_and_client()
-            org_id = org.id
-            seconds = seed.seed_parents(env.database_url, org_id, 0, args.accounts)
+        app, org_id, client, seconds = prepared(env, args.accounts)
         results["seeding"] = {"accounts": args.accounts, "seconds": round(seconds, 1)}
         host, port, service = start_service(env, args)
         ours = flows.Ours(host, port, client, args.accounts)
@@ -221,7 +255,8 @@ def run(args) -> dict:
         rounds, peer_rounds = [], []
         for number in range(1, args.rounds + 1):
             log(f"round {number}/{args.rounds}: Ouderportaal")
-            rounds.append(our_round(ours, args, codes_needed(rounds, args)))
+            rounds.append({**our_round(ours, args, codes_needed(rounds, args)),
+                           "load_average": probes.load_average()})
             if peer:
                 log(f"round {number}/{args.rounds}: node-oidc-provider")
                 peer_rounds.append(peer_round(peer[0], args, codes_needed(peer_rounds, args)))
@@ -231,25 +266,12 @@ def run(args) -> dict:
         results["query_plans"] = {args.accounts: probes.query_plans(
             env.database_url, org_id, client["client_id"])}
         if args.scale_accounts > args.accounts:
-            more = args.scale_accounts - args.accounts
-            log(f"scale: seeding {more} more parents")
-            with app.app_context():
-                seconds = seed.seed_parents(env.database_url, org_id, args.accounts, more)
-            results["seeding"]["scale"] = {"accounts": args.scale_accounts, "seconds": round(seconds, 1)}
-            ours.accounts = args.scale_accounts
-            scale = []
-            for number in range(1, args.rounds + 1):
-                log(f"scale round {number}/{args.rounds}")
-                scale.append(scale_round(ours, args, codes_needed(rounds, args)))
-            results["rounds"]["scale"] = scale
-            results["query_plans"][args.scale_accounts] = probes.query_plans(
-                env.database_url, org_id, client["client_id"])
+            scale_check(ours, args, codes_needed(rounds, args), results)
         results["service_log_tail"] = service.log.read_text()[-2000:] if args.quick else None
-        with app.app_context():
-            from idp.extensions import db
-
-            db.session.remove()
-            db.engine.dispose()
+        close(app)
+    log("measuring the limits again")
+    limits.append(measure_limits(args.quick))
+    results["limits"] = probes.combine_limits(limits)
     results["load_after"] = probes.load_average()
     return results
 

@@ -53,6 +53,20 @@ class CpuMeter:
         return self._seconds(self.pid) + sum(self._seconds(child) for child in children(self.pid))
 
 
+def combine_limits(measurements: list[dict]) -> dict:
+    """The limits measured at the start and at the end of a run: per operation the median of
+    both, with the lowest and highest repeat of either (the machine's noise meanwhile)."""
+    combined = dict(measurements[0])
+    for name, first in measurements[0].items():
+        if isinstance(first, dict) and "per_second" in first:
+            values = [m[name] for m in measurements]
+            combined[name] = {**first,
+                              "per_second": round(sum(v["per_second"] for v in values) / len(values), 1),
+                              "min": min(v["min"] for v in values), "max": max(v["max"] for v in values),
+                              "measurements": [v["per_second"] for v in values]}
+    return combined
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

@@ -43,6 +43,17 @@ def by_package(folded: Path) -> str:
     return "\n".join(f"{100 * n / total:5.1f}  {name}" for name, n in counts.most_common(15))
 
 
+def by_view(folded: Path) -> str:
+    """Samples by the view (idp/web) that was running: which request of a flow costs what."""
+    counts, total = collections.Counter(), 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        views = [f.split(" (")[0] for f in stack.split(";") if "(idp/web/" in f]
+        counts[views[0] if views else "(outside a view: server, framework, logging)"] += int(count)
+    return "\n".join(f"{100 * n / total:5.1f}  {name}" for name, n in counts.most_common(10))
+
+
 def top(folded: Path, limit: int = 40) -> str:
     """Self and inclusive sample counts per function, from py-spy's collapsed stacks."""
     own, inclusive, total = collections.Counter(), collections.Counter(), 0
@@ -113,6 +124,7 @@ def main(argv=None) -> int:
         print(f"{args.endpoint}: {sample}")
         return 0
     text = (f"{args.endpoint}: {sample}\n\nself % by library\n{by_package(folded)}\n\n"
+            f"% by view\n{by_view(folded)}\n\n"
             + top(folded))
     (out / f"profile-{args.endpoint}.txt").write_text(text)
     print(text[:6000])
