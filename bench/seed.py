@@ -113,6 +113,9 @@ def main(argv=None) -> int:
         return 2
     with app.app_context():
         try:
+            if not args.force:  # before anything is made
+                with psycopg.connect(psycopg_url(app.config["IDP_DATABASE_URL"])) as conn:
+                    check_only_benchmark_data(conn)
             org, client = org_and_client()
             seconds = seed_parents(app.config["IDP_DATABASE_URL"], org.id, args.first, args.count,
                                    args.force)

@@ -7,8 +7,12 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 import redis as redis_lib
+from sqlalchemy import select
 
+from idp.extensions import db
+from idp.models import Organisation
 from idp.settings import PROJECT_ROOT
 from tests.conftest import PG_ADMIN_URL, REDIS_URL
 
@@ -47,3 +51,17 @@ def test_quick_run_writes_json_and_markdown_and_cleans_up(tmp_path):
     prefix = database.replace("idp_bench_", "idpbench:") + ":"
     with redis_lib.Redis.from_url(REDIS_URL) as r:
         assert next(r.scan_iter(prefix + "*"), None) is None
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # bench.seed writes with PostgreSQL COPY
+def test_the_seeder_refuses_a_database_with_real_accounts(app, world, tmp_path):
+    """bench.seed gives every parent one password hash and TOTP secret: never next to real ones."""
+    from tests.processes import environment
+
+    refused = subprocess.run([sys.executable, "-m", "bench.seed", "--count", "5"],
+                             env=environment(app, tmp_path), cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "real (non-benchmark) account" in refused.stderr
+    with app.app_context():
+        assert db.session.scalar(select(Organisation).where(Organisation.code == "BENCH01")) is None
