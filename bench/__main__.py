@@ -81,6 +81,7 @@ def start_service(env: Environment, args) -> tuple[str, int, object]:
         IDP_CODE_TTL=3600,
         GUNICORN_HOST="127.0.0.1", GUNICORN_PORT=port, IDP_METRICS_PORT=free_port(),
         GUNICORN_WORKERS=args.workers, GUNICORN_THREADS=args.threads,
+        GUNICORN_GRACEFUL_TIMEOUT=3,  # an interrupted run leaves keep-alive connections open
         PROMETHEUS_MULTIPROC_DIR=prometheus,  # as the Helm chart runs it
     )
     process = env.start("service", [*pin(SERVICE_CORE), sys.executable, "-m", "gunicorn",

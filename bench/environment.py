@@ -87,6 +87,8 @@ class Environment:
     # --- entering and leaving ---------------------------------------------------------------
     def __enter__(self):
         self._previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        # Also when started in the background, where a shell leaves SIGINT ignored.
+        self._previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.database}"')
         return self
@@ -102,6 +104,7 @@ class Environment:
         if not self.keep_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
         signal.signal(signal.SIGTERM, self._previous_term)
+        signal.signal(signal.SIGINT, self._previous_int)
         return False
 
     # --- the service and the peer -----------------------------------------------------------
