@@ -188,6 +188,15 @@ def markdown(s: dict) -> str:
                 p = pair[label]
                 lines.append(f"| {ENDPOINTS[name][0]} | {n:,} | {p['per_second']:.0f} | {_ms(p['p50_ms'])}"
                              f" | {_ms(p['p99_ms'])} | {_cpu(p)} |")
+    plans = s.get("query_plans") or {}
+    if plans:
+        accounts = max(plans, key=int)
+        rows = plans[accounts]["table_rows"]
+        lines += ["", f"Query plans with {int(accounts):,} parents ({rows.get('refresh_token') or 0:,} refresh "
+                      f"tokens, {rows.get('authorization_code') or 0:,} codes), `EXPLAIN ANALYZE`:", ""]
+        for name, plan in plans[accounts]["plans"].items():
+            scans = [line.strip().lstrip("-> ").split(" (")[0] for line in plan if "Scan" in line]
+            lines.append(f"- {name}: {'; '.join(f'`{scan}`' for scan in scans)}")
     lines += ["", "| Target | value | met |", "|---|---|---|"]
     for name, t in s["targets"].items():
         lines.append(f"| {name} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
