@@ -142,9 +142,11 @@ class _Cache:
         self.lock = threading.Lock()
         self.expires_at = float("-inf")
         self.signing: dict[str, object] = {}  # alg -> private joserfc key with kid
+        self.private_keys: dict[str, object] = {}  # kid -> the same keys, by kid
         self.public: KeySet = KeySet([])
         self.jwks: dict = {"keys": []}
         self.etag = ""
+        self.jwks_body = b""
 
 
 _cache = _Cache()
@@ -166,11 +168,18 @@ def _load():
             ensure_keys(audit.SERVICE, "first use")  # normally `idp db upgrade` did this
             rows = _stored()
         published = [row for row in rows if key_schedule.is_published(row, config, now)]
-        _cache.signing = {row.alg: private_key(row) for row in published if row.state == ACTIVE}
+        # A key already decrypted is reused while it stays active: importing an RSA private key
+        # costs tens of milliseconds (its consistency check), too much to repeat every cache
+        # period in every worker, in the middle of somebody's token request.
+        active = [row for row in published if row.state == ACTIVE]
+        _cache.private_keys = {row.kid: _cache.private_keys.get(row.kid) or private_key(row)
+                               for row in active}
+        _cache.signing = {row.alg: _cache.private_keys[row.kid] for row in active}
         _cache.jwks = {"keys": [_public_members(row.public_jwk) for row in published]}
         _cache.public = KeySet.import_key_set(_cache.jwks)
         canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
         _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
+        _cache.jwks_body = json.dumps(_cache.jwks, separators=(",", ":")).encode()
         ends = [key_schedule.removed_at(row, config) for row in published if row.state == RETIRED]
         _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
         return _cache
@@ -181,8 +190,10 @@ def _public_members(jwk: dict) -> dict:
 
 
 def forget_cache() -> None:
-    """Drop this process's copy, e.g. right after this process changed the keys."""
+    """Drop this process's copy, e.g. right after this process changed the keys; the next use
+    decrypts every key again (a periodic refresh reuses the ones it has)."""
     _cache.expires_at = float("-inf")
+    _cache.private_keys = {}
 
 
 def signing_key(alg: str):
@@ -208,3 +219,9 @@ def verification_keys() -> KeySet:
     """Our own published public keys, for verifying tokens we issued. A revoked key, or a
     retired one past its time, is not among them."""
     return _load().public
+
+
+def public_jwks_body_with_etag() -> tuple[bytes, str]:
+    """The JWKS document serialized once per key change (not per request), and its validator."""
+    loaded = _load()
+    return loaded.jwks_body, loaded.etag

@@ -65,9 +65,10 @@ class SignInSession:
 def _save(signin: SignInSession) -> None:
     expires_at = signin.expires_at()
     ttl = max(1, int(expires_at - clock.now()) + RECORD_GRACE)
-    store().set(KEY + signin.sid, json.dumps(asdict(signin)), ttl)
-    store().schedule(EXPIRY, signin.sid, expires_at)
-    store().schedule(BY_ACCOUNT + str(signin.account_id), signin.sid, expires_at)
+    store().set_and_schedule(KEY + signin.sid, json.dumps(asdict(signin)), ttl, [
+        (EXPIRY, signin.sid, expires_at),
+        (BY_ACCOUNT + str(signin.account_id), signin.sid, expires_at),
+    ])
 
 
 def _read(sid: str) -> SignInSession | None:

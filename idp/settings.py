@@ -73,6 +73,11 @@ SETTINGS: dict[str, Setting] = {
         "max-age. A rotation or revocation reaches every worker within this time; a next key "
         "is published twice this long before it signs.",
     ),
+    "IDP_CLIENT_CACHE_TTL": Setting(
+        30,
+        "How long a worker keeps a relying party's registration (redirect URIs, secret hash) "
+        "before reading it again; a change reaches every worker within this time. 0: no cache.",
+    ),
     # --- e-mail ------------------------------------------------------------------------------
     "IDP_SMTP_URL": Setting(
         "",

@@ -116,6 +116,14 @@ class MemoryStore:
         with self._lock:
             return len(self._schedules.get(name, {}))
 
+    def set_and_schedule(self, key: str, value: bytes | str, ttl: int,
+                         schedules: list[tuple[str, str, float]]) -> None:
+        """``set`` and a ``schedule`` per (name, member, due), as one atomic step."""
+        with self._lock:
+            self._data[key] = (value.encode() if isinstance(value, str) else value, clock.now() + ttl)
+            for name, member, due in schedules:
+                self._schedules.setdefault(name, {})[member] = due
+
 
 # Atomic in Redis (a script runs alone): take the due members and push their due time past the
 # lease, so no other worker sees them until then.
@@ -235,6 +243,15 @@ class RedisStore:
     @_reachable
     def count(self, name):
         return self.redis.zcard(self.prefix + name)
+
+    def set_and_schedule(self, key, value, ttl, schedules):
+        # One round trip instead of one per command (a session is saved on every use), and
+        # atomic (MULTI/EXEC): nobody sees the record without its schedules.
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.prefix + key, value, ex=max(1, int(ttl)))
+        for name, member, due in schedules:
+            pipe.zadd(self.prefix + name, {member: due})
+        pipe.execute()
 
 
 def create_store(config) -> MemoryStore | RedisStore:

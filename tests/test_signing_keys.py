@@ -96,22 +96,24 @@ def test_routine_rotation_goes_unnoticed_by_the_dossier_service(world, app, clie
     parent, rp = world
     dossier = DossierService(client, audience=rp.client_id)
     before = tokens_for(rp, parent)
-    old_kid, next_kid = kid_in(app, "RS256", "active"), kid_in(app, "RS256", "next")
-    assert kid_of(before["access_token"]) == kid_of(before["id_token"]) == old_kid
+    old_kid, next_kid = kid_in(app, "ES256", "active"), kid_in(app, "ES256", "next")
+    old_id_kid, next_id_kid = kid_in(app, "RS256", "active"), kid_in(app, "RS256", "next")
+    # Access tokens are ES256, this client's ID tokens RS256 (the default).
+    assert (kid_of(before["access_token"]), kid_of(before["id_token"])) == (old_kid, old_id_kid)
     dossier.verify(before["access_token"])
 
-    # The next key is published before it signs anything...
-    assert next_kid in dossier.cached_kids()
+    # The next keys are published before they sign anything...
+    assert {next_kid, next_id_kid} <= dossier.cached_kids()
     first_seen = clock.now()
     advance_until_next_keys_are_ready(app)
     dossier.kids()  # its copy went stale: it fetches the JWKS, a moment before the rotation
     fetches = len(dossier.fetched_at)
 
-    rotate(runner, "--alg", "RS256")
+    rotate(runner)
     after = tokens_for(rp, parent)
 
-    # ...new tokens carry the new kid, and the dossier's cached JWKS already knows it.
-    assert kid_of(after["access_token"]) == kid_of(after["id_token"]) == next_kid
+    # ...new tokens carry the new kids, and the dossier's cached JWKS already knows them.
+    assert (kid_of(after["access_token"]), kid_of(after["id_token"])) == (next_kid, next_id_kid)
     assert dossier.verify(after["access_token"])["sub"] == \
         rp.validate_id_token(after["id_token"])["sub"]
     assert len(dossier.fetched_at) == fetches
@@ -154,7 +156,7 @@ def test_rotation_of_every_algorithm_reaches_es256_clients_too(world, app, clien
     assert f"ES256: {es_next} signs now" in output and f"RS256: {rs_next} signs now" in output
     tokens = tokens_for(es_rp, parent)
     assert kid_of(tokens["id_token"]) == es_next
-    assert kid_of(tokens["access_token"]) == rs_next  # access tokens are always RS256
+    assert kid_of(tokens["access_token"]) == es_next  # access tokens are always ES256
     es_rp.validate_id_token(tokens["id_token"], tokens["access_token"])
     # Every algorithm has a new next key, already published.
     for alg in ("RS256", "ES256"):
@@ -206,13 +208,14 @@ def test_rotate_refuses_an_unreadable_age(runner, value):
 def test_revoked_key_is_gone_at_once_and_its_tokens_fail(world, app, client, runner):
     parent, rp = world
     tokens = tokens_for(rp, parent)
-    revoked, replacement = kid_in(app, "RS256", "active"), kid_in(app, "RS256", "next")
-    es_keys = states(app, "ES256")
+    # The access token's key (ES256); the ID tokens' keys (RS256) are left alone.
+    revoked, replacement = kid_in(app, "ES256", "active"), kid_in(app, "ES256", "next")
+    es_keys = states(app, "RS256")
     assert rp.userinfo(tokens["access_token"]).status_code == 200
 
     result = runner.invoke(args=["keys", "revoke", revoked, "--yes"])
     assert result.exit_code == 0, result.output
-    assert f"RS256 tokens are signed by {replacement}" in result.output
+    assert f"ES256 tokens are signed by {replacement}" in result.output
 
     assert revoked not in jwks_kids(client)
     assert rp.userinfo(tokens["access_token"]).status_code == 401
@@ -225,16 +228,16 @@ def test_revoked_key_is_gone_at_once_and_its_tokens_fail(world, app, client, run
     fresh = tokens_for(rp, parent)
     assert kid_of(fresh["access_token"]) == replacement
     assert rp.userinfo(fresh["access_token"]).status_code == 200
-    new_next = kid_in(app, "RS256", "next")
+    new_next = kid_in(app, "ES256", "next")
     assert new_next not in (revoked, replacement) and new_next in jwks_kids(client)
-    assert states(app, "ES256") == es_keys
+    assert states(app, "RS256") == es_keys
     assert stored(app, revoked)["revoked_at"] == clock.timestamp()
 
 
 def test_a_change_made_by_another_process_is_used_within_the_cache_ttl(world, app, client):
     parent, rp = world
     tokens = tokens_for(rp, parent)
-    kid = kid_in(app, "RS256", "active")
+    kid = kid_in(app, "ES256", "active")  # the access token's key
     keys.forget_cache()
     loaded = clock.now()
     assert kid in jwks_kids(client)  # this worker loads the keys now
@@ -488,9 +491,9 @@ def test_imported_pem_is_published_first_and_then_signs(world, app, client, runn
     advance_until_next_keys_are_ready(app)
     rotate(runner, "--alg", "RS256")
     tokens = tokens_for(rp, parent)
-    assert kid_of(tokens["access_token"]) == kid
+    assert kid_of(tokens["id_token"]) == kid
     # Signed by the very key in the file: its own public key verifies the token.
-    assert jwt.decode(tokens["access_token"], original, algorithms=["RS256"]).claims["sub"]
+    assert jwt.decode(tokens["id_token"], original, algorithms=["RS256"]).claims["sub"]
 
     again = runner.invoke(args=["keys", "import", str(path)])
     assert again.exit_code == 1 and f"this key is already here (kid {kid}, active)" in again.output

@@ -6,8 +6,10 @@ import os
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from flask import current_app
 from sqlalchemy import select
 
+from idp import clock
 from idp.extensions import db
 from idp.models import Client
 from idp.oauth import claims, tokens
@@ -23,12 +25,31 @@ from idp.oauth.introspection import IntrospectionEndpoint
 from idp.oauth.revocation import RevocationEndpoint
 
 
+#: app.extensions key of this process's registered clients: client_id -> (client, expires at).
+CLIENT_CACHE = "idp.clients"
+
+
 def query_client(client_id):
+    """The registered client, read at most every IDP_CLIENT_CACHE_TTL seconds per process:
+    every token, introspection and authorization request needs it, and registrations hardly
+    ever change. Only clients that exist are kept, so the cache is as small as the register."""
     # PostgreSQL text cannot hold NUL: such a client_id would fail the query (a 500), and
     # it may arrive in HTTP Basic credentials, which no request limit reads.
     if not client_id or len(client_id) > 64 or "\x00" in client_id:
         return None
-    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+    cache = current_app.extensions.setdefault(CLIENT_CACHE, {})
+    now = clock.now()
+    cached = cache.get(client_id)
+    if cached is not None and now < cached[1]:
+        return cached[0]
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    ttl = current_app.config["IDP_CLIENT_CACHE_TTL"]
+    if client is not None and ttl > 0:
+        # Detached: read-only from here on, shared by this process's threads, and never
+        # expired (or read again) by a commit of the request that loaded it.
+        db.session.expunge(client)
+        cache[client_id] = (client, now + ttl)
+    return client
 
 
 def client_secret_basic(query_client, request):

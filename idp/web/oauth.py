@@ -1,12 +1,14 @@
 """OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, revocation,
 introspection. (Logout is in ``end_session``.)"""
 
+import hashlib
+import json
 import re
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import clock, i18n, key_schedule, keys, metrics, sessions
@@ -20,6 +22,8 @@ from idp.oauth.server import server
 from idp.web.errors import error_page
 
 bp = Blueprint("oauth", __name__)
+#: Where each app keeps its discovery document, serialized once (it depends on settings only).
+DISCOVERY_KEY = "idp.discovery"
 
 #: RFC 6749 5.2 (and RFC 7636): the token endpoint's error codes, a bounded label set.
 KNOWN_TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
@@ -37,9 +41,19 @@ MAX_STATE = 512
 
 @bp.get("/.well-known/openid-configuration")
 def discovery():
-    """OIDC Discovery 1.0 section 3."""
+    """OIDC Discovery 1.0 section 3. The document depends on settings only: it is made once per
+    app and served as bytes, with a strong ETag so a relying party can revalidate for free."""
+    body, etag = current_app.extensions.get(DISCOVERY_KEY) or _discovery_document()
+    response = current_app.response_class(body, mimetype="application/json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    response.set_etag(etag)
+    return response.make_conditional(request)
+
+
+def _discovery_document() -> tuple[bytes, str]:
     issuer = current_app.config["IDP_ISSUER"]
-    response = jsonify(
+    document = dict(
         issuer=issuer,
         authorization_endpoint=f"{issuer}/authorize",
         token_endpoint=f"{issuer}/token",
@@ -71,17 +85,19 @@ def discovery():
         request_uri_parameter_supported=False,
         authorization_response_iss_parameter_supported=False,
     )
-    response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    return response
+    body = json.dumps(document, separators=(",", ":")).encode()
+    made = body, hashlib.sha256(body).hexdigest()[:32]
+    current_app.extensions[DISCOVERY_KEY] = made
+    return made
 
 
 @bp.get("/jwks")
 def jwks():
     """RFC 7517 section 5. The max-age is the bound within which every worker uses a key change;
-    a next key is published long enough before it signs that a cached copy always has it."""
-    document, etag = keys.public_jwks_with_etag()
-    response = jsonify(document)
+    a next key is published long enough before it signs that a cached copy always has it.
+    The body is serialized once per key change (idp.keys), not per request."""
+    body, etag = keys.public_jwks_body_with_etag()
+    response = current_app.response_class(body, mimetype="application/json")
     response.cache_control.public = True
     response.cache_control.max_age = key_schedule.cache_ttl(current_app.config)
     response.set_etag(etag)
@@ -144,6 +160,10 @@ def refuse_authorization_request(description: str):
 @csrf.exempt
 def token():
     response = server.create_token_response()
+    if response.status_code == 200:
+        # One commit per token response (tokens.save_token only adds): the consumed code or
+        # refresh token and the new tokens are stored together, before the client has them.
+        db.session.commit()
     if response.status_code >= 400:
         error = (response.get_json(silent=True) or {}).get("error", "unknown")
         metrics.TOKEN_ERRORS.labels(error if error in KNOWN_TOKEN_ERRORS else "other").inc()

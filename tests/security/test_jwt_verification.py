@@ -10,8 +10,9 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
-from joserfc.jwk import RSAKey
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from joserfc.jwk import JWKRegistry, RSAKey
 
 from idp import keys
 from idp.oauth.jwt_checks import header_problem
@@ -37,6 +38,17 @@ def rs256(private_key):
     return lambda message: private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
 
+def es256(private_key):
+    """JWS ES256: the raw r || s of an ECDSA P-256 signature (RFC 7518 3.4), not DER."""
+    def sign(message):
+        r, s = decode_dss_signature(private_key.sign(message, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return sign
+
+
+SIGNERS = {"RS256": rs256, "ES256": es256}
+
+
 def hs256(secret: bytes):
     return lambda message: hmac.new(secret, message, hashlib.sha256).digest()
 
@@ -51,10 +63,10 @@ def forgeries(app, rp, genuine: str) -> dict[str, str]:
     every header an attacker might try; ``ours`` is the control: re-signed exactly as we do."""
     header, claims = part(genuine, 0), part(genuine, 1)
     published = next(k for k in rp.jwks().keys if k.kid == header["kid"]).as_dict(private=False)
-    public_pem = RSAKey.import_key(published).as_pem(private=False)
+    public_pem = JWKRegistry.import_key(published).as_pem(private=False)
     attacker = RSAKey.generate_key(2048, private=True)
     with app.app_context():
-        ours = rs256(keys.signing_key(header["alg"]).private_key)
+        ours = SIGNERS[header["alg"]](keys.signing_key(header["alg"]).private_key)
     by_us = lambda **extra: forge({**header, **extra}, claims, ours)  # noqa: E731
     return {
         "ours": by_us(),

@@ -1,0 +1,49 @@
+"""The token endpoint does each piece of work once: one ID token signed per response, and a
+bounded number of SQL statements per grant. Counted, never timed (timing is bench/run's job)."""
+
+import pytest
+from sqlalchemy import event
+
+from idp.extensions import db
+from idp.oauth.grants import OpenIDCode, OpenIDRefresh
+from tests.test_oidc_flow import sign_in_at
+
+# The code grant: the code (with its account), consume it, record the access and refresh
+# token. The refresh grant: the same with the refresh token. The client comes from the cache.
+MOST_STATEMENTS = 4
+
+
+@pytest.fixture
+def statements(app):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement.split(None, 1)[0])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_each_grant_signs_one_id_token_with_few_statements(world, statements, monkeypatch):
+    parent, rp = world
+    signed = []
+    for grant in (OpenIDCode, OpenIDRefresh):
+        original = grant.encode_id_token
+        monkeypatch.setattr(grant, "encode_id_token",
+                            lambda self, *a, _original=original, **k: signed.append(1) or _original(self, *a, **k))
+    code = sign_in_at(rp, parent)["code"]
+    rp.revoke("warm-the-client-cache")
+    rp.jwks()  # and the key cache: its reload every IDP_KEYS_CACHE_TTL is not per grant
+
+    statements.clear()
+    first = rp.exchange(code)
+    assert first.status_code == 200 and len(signed) == 1
+    assert len(statements) <= MOST_STATEMENTS, statements
+
+    statements.clear()
+    second = rp.refresh(first.get_json()["refresh_token"])
+    assert second.status_code == 200 and len(signed) == 2
+    assert len(statements) <= MOST_STATEMENTS, statements
