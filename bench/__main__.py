@@ -227,9 +227,14 @@ def scale_check(ours_small, args, codes: int, results: dict) -> None:
         big.cpu = probes.CpuMeter(service.pid)
         small, large = [], []
         for number in range(1, args.rounds + 1):
-            log(f"scale round {number}/{args.rounds}: {args.accounts} parents, then {args.scale_accounts}")
-            small.append(scale_round(ours_small, args, codes))
-            large.append(scale_round(big, args, codes))
+            log(f"scale round {number}/{args.rounds}: {args.accounts} and {args.scale_accounts} parents")
+            # Which goes first alternates, so neither always follows the other's heaviest phase.
+            if number % 2:
+                small.append(scale_round(ours_small, args, codes))
+                large.append(scale_round(big, args, codes))
+            else:
+                large.append(scale_round(big, args, codes))
+                small.append(scale_round(ours_small, args, codes))
         results["rounds"]["scale_base"], results["rounds"]["scale"] = small, large
         results["query_plans"][args.scale_accounts] = probes.query_plans(
             env.database_url, org_id, client["client_id"])
