@@ -57,7 +57,7 @@ def server(postgres_url, tmp_path):
             try:
                 if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or workers still booting
                 pass
             assert time.monotonic() < deadline and process.poll() is None, log.read_text()
             time.sleep(0.1)

@@ -8,10 +8,9 @@ from idp.models.client import Client
 from idp.models.grant import Grant
 from idp.models.organisation import Organisation
 from idp.models.signing_key import SigningKey
-from idp.models.token import AccessToken, RefreshToken
+from idp.models.token import RefreshToken
 
 __all__ = [
-    "AccessToken",
     "Account",
     "Activation",
     "AuditEvent",

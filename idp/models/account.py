@@ -38,6 +38,10 @@ class Account(db.Model):
     def is_active(self) -> bool:
         return self.status == ACTIVE
 
+    @property
+    def organisation_code(self) -> str:
+        return self.organisation.code
+
     def get_user_id(self) -> str:
         """Authlib's hook for the token ``sub``."""
         return self.subject

@@ -1,5 +1,6 @@
-"""Issued tokens. Access tokens are JWTs (RFC 9068) recorded by ``jti`` so they can be revoked
-(RFC 7009) and checked at userinfo; refresh tokens are opaque, stored hashed, and rotate on use.
+"""Refresh tokens: opaque, stored hashed, rotating on use. (Access tokens are JWTs, RFC 9068,
+and are not stored: they name their grant, idp.oauth.tokens.) The token endpoint reads and writes
+this table through idp.oauth.records; the model is the schema and serves everything else.
 """
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
@@ -8,14 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idp.extensions import db
 from idp.models.account import Account
 from idp.models.grant import Grant
-
-
-class AccessToken(db.Model):
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    jti: Mapped[str] = mapped_column(String(64), unique=True)
-    grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    revoked_at: Mapped[int | None] = mapped_column(Integer)
 
 
 class RefreshToken(db.Model):

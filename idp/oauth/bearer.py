@@ -2,8 +2,8 @@
 
 The token must be a JWT we signed: a header that says no more than ours, verified against our
 published keys with an explicit algorithm list (idp.oauth.jwt_checks), ``typ: at+jwt``, our
-issuer, not expired, neither it nor its grant revoked, and the sign-in session it is bound to
-still live.
+issuer, not expired, its grant (the ``gid`` claim) not revoked, and the sign-in session it is
+bound to still live.
 """
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -12,17 +12,17 @@ from sqlalchemy import select
 
 from idp import clock, sessions
 from idp.extensions import db
-from idp.models import AccessToken, Account, Client, Grant
-from idp.oauth import jwt_checks
+from idp.models import Client
+from idp.oauth import jwt_checks, records
 
 ALGORITHMS = ["RS256", "ES256"]
 
 
 class VerifiedAccessToken:
-    def __init__(self, claims: dict, revoked: bool):
+    def __init__(self, claims: dict, account: records.Parent | None):
         self.claims = claims
         self.scope = claims.get("scope", "")
-        self.revoked = revoked
+        self.account = account
 
     def get_scope(self):
         return self.scope
@@ -31,23 +31,24 @@ class VerifiedAccessToken:
         return self.claims["exp"] <= clock.timestamp()
 
     def is_revoked(self):
-        return self.revoked
+        return self.account is None
 
     def get_client(self):
         return db.session.scalar(select(Client).where(Client.client_id == self.claims["client_id"]))
 
     def get_user(self):
-        return db.session.scalar(select(Account).where(Account.subject == self.claims["sub"]))
+        return self.account
 
 
-def is_live(claims: dict) -> bool:
-    """The access token was recorded, is not revoked, and its grant (and session) lives."""
-    row = db.session.execute(
-        select(AccessToken.revoked_at, Grant)
-        .join(Grant, Grant.id == AccessToken.grant_id)
-        .where(AccessToken.jti == claims["jti"])
-    ).first()
-    return row is not None and row[0] is None and sessions.grant_is_live(row[1])
+def live_account(claims: dict) -> records.Parent | None:
+    """The parent a verified access token was issued to, if its grant (and session) lives."""
+    found = records.grant_by_reference(claims["gid"])
+    if found is None:
+        return None
+    grant, account = found
+    if account.subject != claims["sub"] or not sessions.grant_is_live(grant):
+        return None
+    return account
 
 
 def verify_access_token(token_string: str) -> dict | None:
@@ -58,7 +59,7 @@ def verify_access_token(token_string: str) -> dict | None:
     claims = token.claims
     if token.header.get("typ") != "at+jwt" or claims.get("iss") != current_app.config["IDP_ISSUER"]:
         return None
-    if not all(isinstance(claims.get(name), str) for name in ("sub", "client_id", "jti")):
+    if not all(isinstance(claims.get(name), str) for name in ("sub", "client_id", "jti", "gid")):
         return None
     if not isinstance(claims.get("exp"), int):
         return None
@@ -70,4 +71,4 @@ class AccessTokenValidator(BearerTokenValidator):
         claims = verify_access_token(token_string)
         if claims is None:
             return None
-        return VerifiedAccessToken(claims, revoked=not is_live(claims))
+        return VerifiedAccessToken(claims, live_account(claims))

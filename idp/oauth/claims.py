@@ -22,7 +22,7 @@ def user_info(account, scope: str) -> UserInfo:
         # The address received the welcome e-mail and the parent activated through it.
         "email_verified": account.is_active,
     }
-    info = UserInfo(sub=account.subject, org=account.organisation.code)
+    info = UserInfo(sub=account.subject, org=account.organisation_code)
     scopes = set((scope or "").split())
     for scope_name, claim_names in SCOPE_CLAIMS.items():
         if scope_name in scopes:

@@ -4,7 +4,9 @@ and refresh token (with rotation and reuse detection).
 Refresh tokens are bound to the sign-in session (unless the client was granted
 ``offline_access``): a refresh works only while the session lives, and counts as its use.
 
-Single use is enforced by ``tokens.consume`` (a conditional UPDATE) in ``authenticate_user``,
+Codes and refresh tokens are read with their grant and parent in one statement
+(idp.oauth.records). Single use is enforced by ``records.consume`` (a conditional UPDATE) in
+``authenticate_user``,
 which Authlib calls after every other check and before any token is made; a code or refresh
 token that is presented again revokes its whole grant (RFC 6749 4.1.2, RFC 9700 4.14.2).
 """
@@ -14,19 +16,18 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.code import OpenIDToken
 from flask import current_app, g
-from sqlalchemy import select
 
 from idp import clock, crypto, keys, sessions
 from idp.extensions import db
-from idp.models import AuthorizationCode, Grant, RefreshToken
-from idp.oauth import claims, tokens
+from idp.models import AuthorizationCode, Grant
+from idp.oauth import claims, records, tokens
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
-def _redeem(model, record, what: str):
+def _redeem(record, what: str):
     """Consume a code or refresh token for exactly one caller; a loser revokes the grant."""
-    if not tokens.consume(model, record.id):
+    if not records.consume(record):
         db.session.rollback()
         tokens.revoke_grant(record.grant_id)
         db.session.commit()
@@ -62,7 +63,19 @@ class S256CodeChallenge(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class _GrantTokens:
+    """Tokens name the grant they belong to (``gid``), so Authlib's generator hook, which is
+    not told the code or refresh token, is replaced by a call with it."""
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        origin = self.request.authorization_code or self.request.refresh_token
+        return tokens.generate_token(grant_type or self.GRANT_TYPE, self.request.client, user,
+                                     scope, records.reference_of(origin.grant),
+                                     include_refresh_token)
+
+
+class AuthorizationCodeGrant(_GrantTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code, request):
@@ -100,9 +113,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
 
     def query_authorization_code(self, code, client):
-        item = db.session.scalar(
-            select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.token_hash(code))
-        )
+        item = records.code_by_hash(crypto.token_hash(code))
         if item is None or item.client_id != client.client_id or _not_replayed(item) is None:
             return None
         if item.expires_at <= clock.timestamp():
@@ -111,7 +122,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return item if sessions.grant_is_live(item.grant) else None
 
     def authenticate_user(self, authorization_code):
-        return _redeem(AuthorizationCode, authorization_code, "code")
+        return _redeem(authorization_code, "code")
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to do: ``authenticate_user`` consumed the code already."""
@@ -163,16 +174,14 @@ class OpenIDRefresh(_IdTokens, OpenIDToken):
     """OpenID Connect on the refresh grant (OIDC Core 12.2): a new ID token, same sign-in."""
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(_GrantTokens, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
     # Authlib's create_token_response is itself @hooked, so OpenIDRefresh adds the ID token as
     # OpenIDCode does on the code grant. (Hooking it again here made every refresh sign two.)
 
     def authenticate_refresh_token(self, refresh_token):
-        item = db.session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token))
-        )
+        item = records.refresh_token_by_hash(crypto.token_hash(refresh_token))
         if item is None or _not_replayed(item) is None or item.is_expired():
             return None
         if item.grant.revoked_at is not None:
@@ -185,7 +194,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return item
 
     def authenticate_user(self, refresh_token):
-        return _redeem(RefreshToken, refresh_token, "refresh token")
+        return _redeem(refresh_token, "refresh token")
 
     def revoke_old_credential(self, refresh_token):
         """Nothing to do: ``authenticate_user`` consumed the old refresh token already."""

@@ -8,12 +8,9 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import current_app
-from sqlalchemy import select
 
 from idp import clock, crypto, sessions
-from idp.extensions import db
-from idp.models import RefreshToken
-from idp.oauth import bearer
+from idp.oauth import bearer, records
 
 #: Only clients that can prove who they are may ask (section 2.1).
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -34,9 +31,7 @@ class _Token:
 
 
 def _refresh_token(token_string: str) -> _Token | None:
-    record = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(token_string))
-    )
+    record = records.refresh_token_by_hash(crypto.token_hash(token_string))
     if record is None:
         return None
     payload = {
@@ -58,7 +53,8 @@ def _access_token(token_string: str) -> _Token | None:
     payload = {name: claims[name] for name in
                ("scope", "client_id", "sub", "aud", "iss", "iat", "exp", "jti", "org") if name in claims}
     payload["token_type"] = "Bearer"
-    return _Token(claims["client_id"], claims["exp"], bearer.is_live(claims), payload)
+    live = bearer.live_account(claims) is not None
+    return _Token(claims["client_id"], claims["exp"], live, payload)
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):

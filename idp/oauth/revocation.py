@@ -6,12 +6,10 @@ own client means that client is done with the grant.
 """
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
-from sqlalchemy import select
 
 from idp import crypto
 from idp.extensions import db
-from idp.models import AccessToken, RefreshToken
-from idp.oauth import tokens
+from idp.oauth import records, tokens
 from idp.oauth.bearer import verify_access_token
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 
@@ -30,18 +28,14 @@ class RevocationEndpoint(_RevocationEndpoint):
 
     def query_token(self, token_string, token_type_hint):
         # The hint is only a hint (RFC 7009 2.1): look in both places.
-        refresh = db.session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(token_string))
-        )
+        refresh = records.refresh_token_by_hash(crypto.token_hash(token_string))
         if refresh is not None:
             return _Revocable(refresh.client_id, refresh.grant_id)
         claims = verify_access_token(token_string)
         if claims is None:
             return None
-        grant_id = db.session.scalar(
-            select(AccessToken.grant_id).where(AccessToken.jti == claims["jti"])
-        )
-        return None if grant_id is None else _Revocable(claims["client_id"], grant_id)
+        found = records.grant_by_reference(claims["gid"])
+        return None if found is None else _Revocable(claims["client_id"], found[0].id)
 
     def authenticate_token(self, request, client):
         self.check_params(request, client)

@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.extensions import db
-from idp.models import AccessToken, Account, AuthorizationCode, RefreshToken
+from idp.models import Account, AuthorizationCode, Grant, RefreshToken
 from tests import conftest, pages
 from tests.actors import PASSWORD, Parent, RelyingParty, authenticator_code
 from tests.processes import WebProcess, environment, free_port, worker_process
@@ -95,7 +95,7 @@ def counts(app) -> dict:
     """What a sign-in and a token request write: nothing of it may appear during an outage."""
     with app.app_context():
         found = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                 for model in (AuthorizationCode, AccessToken, RefreshToken)}
+                 for model in (Grant, AuthorizationCode, RefreshToken)}
         found["totp_last_step"] = db.session.scalar(select(Account.totp_last_step))
         db.session.remove()
         return found

@@ -1,0 +1,88 @@
+"""The migrations, on an empty database of each backend: they build exactly the schema the models
+describe, go down and up again, and carry existing rows over (what an operator's upgrade does)."""
+
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import idp.models  # noqa: F401  (every table on the metadata)
+from idp.cli.db import alembic_config
+from idp.extensions import db
+from tests.conftest import PG_ADMIN_URL, RUN_ID
+
+#: Tables the code no longer uses but a migration of the release after drops: while a rolling
+#: upgrade runs, the pods of the release before still write them (README, "Upgrading").
+AWAITING_DROP = {"access_token"}
+
+
+@pytest.fixture
+def empty_engine(backend, tmp_path):
+    if backend == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"idp_migrations_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    engine = sa.create_engine(f"{base}/{name}")
+    yield engine
+    engine.dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(engine, how, revision):
+    with engine.begin() as connection:
+        how(alembic_config(connection), revision)
+
+
+def differences(engine) -> list:
+    with engine.connect() as connection:
+        found = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                 db.metadata)
+    return [d for d in found if not _awaiting_drop(d)]
+
+
+def _awaiting_drop(difference) -> bool:
+    kind, thing = difference[0], difference[1]
+    table = thing if kind == "remove_table" else getattr(thing, "table", None)
+    return kind.startswith("remove_") and table is not None and table.name in AWAITING_DROP
+
+
+def test_the_migrations_make_the_schema_of_the_models_and_go_down_and_up(empty_engine):
+    migrate(empty_engine, command.upgrade, "head")
+    assert differences(empty_engine) == []
+
+    migrate(empty_engine, command.downgrade, "base")
+    assert sa.inspect(empty_engine).get_table_names() == ["alembic_version"]
+    migrate(empty_engine, command.upgrade, "head")
+    assert differences(empty_engine) == []
+
+
+def test_grants_made_before_0005_get_a_reference(empty_engine):
+    """Their refresh tokens keep working: the new access tokens name the grant by it."""
+    migrate(empty_engine, command.upgrade, "0004")
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO organisation (id, code, name, requires_2fa, created_at) "
+            "VALUES (1, 'PO2806', 'PPO Rotterdam', true, 0)"))
+        connection.execute(sa.text(
+            "INSERT INTO account (id, subject, organisation_id, username, email, status, "
+            "created_at) VALUES (1, 'sub-1', 1, 'Yvonne', 'y@example.test', 'active', 0)"))
+        for grant_id in (1, 2, 3):
+            connection.execute(sa.text(
+                'INSERT INTO "grant" (id, client_id, account_id, sid, offline, created_at) '
+                "VALUES (:id, 'dossier', 1, 'sid', false, 0)"), {"id": grant_id})
+
+    migrate(empty_engine, command.upgrade, "head")
+    with empty_engine.connect() as connection:
+        references = connection.execute(sa.text('SELECT reference FROM "grant"')).scalars().all()
+    assert len(references) == 3 and len(set(references)) == 3
+    assert all(isinstance(r, str) and len(r) >= 20 for r in references)
