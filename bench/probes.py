@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from bench import seed
+from idp.oauth import records
 
 
 def machine() -> dict:
@@ -124,22 +125,25 @@ def redis_per_session(client, prefix: str) -> dict:
             "total_bytes_per_session": round(total)}
 
 
-#: The hot lookups, as the service makes them (same WHERE clauses as idp/).
+#: The hot lookups, as the service makes them: the token endpoint's own statements, and the same
+#: WHERE clauses as idp/ for the rest.
 PLANS = {
     "sign-in: account by organisation and username":
-        ("SELECT * FROM account WHERE organisation_id = %s AND username = %s", "account"),
-    "code exchange: authorization code by hash":
-        ("SELECT * FROM authorization_code WHERE code_hash = %s", "code"),
-    "refresh: refresh token by hash":
-        ("SELECT * FROM refresh_token WHERE token_hash = %s", "refresh"),
-    "userinfo/introspection: access token by jti, with its grant":
-        ('SELECT a.revoked_at, g.* FROM access_token a JOIN "grant" g ON g.id = a.grant_id '
-         "WHERE a.jti = %s", "jti"),
-    "userinfo: account by subject":
-        ("SELECT * FROM account WHERE subject = %s", "subject"),
+        ("SELECT * FROM account WHERE organisation_id = :org AND username = :username", "account"),
+    "code exchange: authorization code by hash, with grant and parent":
+        (str(records.CODE_BY_HASH), "code"),
+    "refresh: refresh token by hash, with grant and parent":
+        (str(records.REFRESH_TOKEN_BY_HASH), "refresh"),
+    "userinfo/introspection: the access token's grant (gid), with the parent":
+        (str(records.GRANT_BY_REFERENCE), "grant"),
     "every token request: client by client_id (cached per worker for IDP_CLIENT_CACHE_TTL)":
-        ("SELECT * FROM client WHERE client_id = %s", "client"),
+        ("SELECT * FROM client WHERE client_id = :client_id", "client"),
 }
+
+
+def _psycopg_style(sql: str) -> str:
+    """``:name`` (SQLAlchemy text) to ``%(name)s`` (psycopg)."""
+    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
 
 
 def query_plans(database_url: str, org_id: int, client_id: str) -> dict:
@@ -148,12 +152,12 @@ def query_plans(database_url: str, org_id: int, client_id: str) -> dict:
         sizes = dict(conn.execute(
             "SELECT relname, n_live_tup FROM pg_stat_user_tables").fetchall())
         for name, (sql, kind) in PLANS.items():
-            params = {"account": (org_id, seed.username(1)), "code": ("0" * 64,),
-                      "refresh": ("0" * 64,), "jti": ("x",), "client": (client_id,),
-                      "subject": ("x",)}[kind]
-            rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql,
-                                params).fetchall()
+            params = {"account": {"org": org_id, "username": seed.username(1)},
+                      "code": {"hash": "0" * 64}, "refresh": {"hash": "0" * 64},
+                      "grant": {"reference": "x"}, "client": {"client_id": client_id}}[kind]
+            rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+                                + _psycopg_style(sql), params).fetchall()
             plans[name] = [row[0] for row in rows]
     return {"table_rows": {k: sizes.get(k) for k in
-                           ("account", "authorization_code", "refresh_token", "access_token", "grant")},
+                           ("account", "authorization_code", "refresh_token", "grant")},
             "plans": plans}

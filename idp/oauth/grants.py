@@ -19,7 +19,6 @@ from flask import current_app, g
 
 from idp import clock, crypto, keys, sessions
 from idp.extensions import db
-from idp.models import AuthorizationCode, Grant
 from idp.oauth import claims, records, tokens
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -79,37 +78,11 @@ class AuthorizationCodeGrant(_GrantTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code, request):
-        signin = g.signin
-        now = clock.timestamp()
-        grant = Grant(
-            client_id=request.client.client_id,
-            account_id=signin.account_id,
-            sid=signin.sid,
-            offline="offline_access" in request.scope.split(),
-            created_at=now,
-        )
-        db.session.add(grant)
-        db.session.flush()
         data = request.payload.data
-        db.session.add(
-            AuthorizationCode(
-                code_hash=crypto.token_hash(code),
-                grant_id=grant.id,
-                client_id=request.client.client_id,
-                account_id=signin.account_id,
-                redirect_uri=request.payload.redirect_uri,
-                scope=request.scope,
-                nonce=data.get("nonce"),
-                code_challenge=data["code_challenge"],
-                code_challenge_method=data["code_challenge_method"],
-                sid=signin.sid,
-                auth_time=signin.auth_time,
-                amr=signin.amr,
-                acr=signin.acr,
-                issued_at=now,
-                expires_at=now + current_app.config["IDP_CODE_TTL"],
-            )
-        )
+        records.add_code(
+            crypto.token_hash(code), g.signin, request.client.client_id, request.scope,
+            request.payload.redirect_uri, (data["code_challenge"], data["code_challenge_method"]),
+            data.get("nonce"), current_app.config["IDP_CODE_TTL"])
         db.session.commit()
 
     def query_authorization_code(self, code, client):

@@ -122,7 +122,7 @@ class RefreshToken(_Redeemable):
         return self.grant.revoked_at is not None
 
 
-# -- statements --------------------------------------------------------------------------------
+# -- statements (the benchmark shows their query plans: bench/probes.py) ------------------------
 
 _GRANT_AND_ACCOUNT = """
     g.id AS g_id, g.reference AS g_reference, g.sid AS g_sid, g.offline AS g_offline,
@@ -141,18 +141,18 @@ _JOINS = """
 #: JSON and Boolean come back as str and int from SQLite: typed columns make both backends agree.
 _TYPES = dict(amr=JSON, g_offline=Boolean)
 
-_CODE_BY_HASH = text(f"""
+CODE_BY_HASH = text(f"""
     SELECT {_REDEEMABLE}, r.redirect_uri, r.nonce, r.code_challenge, r.code_challenge_method,
            {_GRANT_AND_ACCOUNT}
     FROM authorization_code r {_JOINS}
     WHERE r.code_hash = :hash""").columns(**_TYPES)
 
-_REFRESH_TOKEN_BY_HASH = text(f"""
+REFRESH_TOKEN_BY_HASH = text(f"""
     SELECT {_REDEEMABLE}, {_GRANT_AND_ACCOUNT}
     FROM refresh_token r {_JOINS}
     WHERE r.token_hash = :hash""").columns(**_TYPES)
 
-_GRANT_BY_REFERENCE = text(f"""
+GRANT_BY_REFERENCE = text(f"""
     SELECT {_GRANT_AND_ACCOUNT}
     FROM "grant" g
     JOIN account a ON a.id = g.account_id
@@ -167,6 +167,19 @@ _CONSUME = {
 _GIVE_REFERENCE = text(
     'UPDATE "grant" SET reference = :reference WHERE id = :id AND reference IS NULL')
 _REFERENCE = text('SELECT reference FROM "grant" WHERE id = :id')
+
+_INSERT_GRANT = text("""
+    INSERT INTO "grant" (reference, client_id, account_id, sid, offline, created_at)
+    VALUES (:reference, :client_id, :account_id, :sid, :offline, :created_at)
+    RETURNING id""")
+
+_INSERT_CODE = text("""
+    INSERT INTO authorization_code (code_hash, grant_id, client_id, account_id, redirect_uri,
+                                    scope, nonce, code_challenge, code_challenge_method, sid,
+                                    auth_time, amr, acr, issued_at, expires_at)
+    VALUES (:code_hash, :grant_id, :client_id, :account_id, :redirect_uri, :scope, :nonce,
+            :code_challenge, :code_challenge_method, :sid, :auth_time, :amr, :acr, :issued_at,
+            :expires_at)""").bindparams(bindparam("amr", type_=JSON))
 
 _INSERT_REFRESH_TOKEN = text("""
     INSERT INTO refresh_token (token_hash, grant_id, client_id, account_id, scope, sid,
@@ -199,7 +212,7 @@ def _first(statement, **params):
 # -- lookups -----------------------------------------------------------------------------------
 
 def code_by_hash(code_hash: str) -> Code | None:
-    row = _first(_CODE_BY_HASH, hash=code_hash)
+    row = _first(CODE_BY_HASH, hash=code_hash)
     if row is None:
         return None
     return Code(**_common(row), redirect_uri=row.redirect_uri, nonce=row.nonce,
@@ -208,13 +221,13 @@ def code_by_hash(code_hash: str) -> Code | None:
 
 
 def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
-    row = _first(_REFRESH_TOKEN_BY_HASH, hash=token_hash)
+    row = _first(REFRESH_TOKEN_BY_HASH, hash=token_hash)
     return None if row is None else RefreshToken(**_common(row))
 
 
 def grant_by_reference(reference: str) -> tuple[GrantState, Parent] | None:
     """The grant an access token names (its ``gid`` claim), with the parent it was issued to."""
-    row = _first(_GRANT_BY_REFERENCE, reference=reference)
+    row = _first(GRANT_BY_REFERENCE, reference=reference)
     return None if row is None else (_grant(row), _account(row))
 
 
@@ -225,6 +238,22 @@ def consume(record: _Redeemable) -> bool:
     table = "authorization_code" if isinstance(record, Code) else "refresh_token"
     result = db.session.execute(_CONSUME[table], {"id": record.id, "now": clock.timestamp()})
     return result.rowcount == 1
+
+
+def add_code(code_hash: str, signin, client_id: str, scope: str, redirect_uri: str,
+             challenge: tuple[str, str], nonce: str | None, expires_in: int) -> None:
+    """Record a code for the parent of the sign-in session ``signin``, and the new grant that
+    every token from it will belong to (``offline`` with the scope offline_access)."""
+    now = clock.timestamp()
+    grant_id = db.session.execute(_INSERT_GRANT, dict(
+        reference=crypto.new_token(16), client_id=client_id, account_id=signin.account_id,
+        sid=signin.sid, offline="offline_access" in scope.split(), created_at=now)).scalar_one()
+    db.session.execute(_INSERT_CODE, dict(
+        code_hash=code_hash, grant_id=grant_id, client_id=client_id,
+        account_id=signin.account_id, redirect_uri=redirect_uri, scope=scope, nonce=nonce,
+        code_challenge=challenge[0], code_challenge_method=challenge[1], sid=signin.sid,
+        auth_time=signin.auth_time, amr=signin.amr, acr=signin.acr, issued_at=now,
+        expires_at=now + expires_in))
 
 
 def add_refresh_token(token_hash: str, origin: _Redeemable, scope: str, expires_in: int) -> None:
