@@ -8,9 +8,10 @@ from idp.extensions import db
 from idp.oauth.grants import OpenIDCode, OpenIDRefresh
 from tests.test_oidc_flow import sign_in_at
 
-# The code grant: the code (with its account), consume it, record the access and refresh
-# token. The refresh grant: the same with the refresh token. The client comes from the cache.
-MOST_STATEMENTS = 4
+# The code grant: the code (with its grant and parent, one statement), consume it, record the
+# refresh token (access tokens are not stored). The refresh grant: the same with the refresh
+# token. The client comes from the cache.
+MOST_STATEMENTS = 3
 
 
 @pytest.fixture
