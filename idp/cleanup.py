@@ -15,9 +15,8 @@ What may go, and when (``now`` is the service's clock, every time in whole secon
   are made only when a code or refresh token of the grant is redeemed, before that row's
   ``expires_at``, and live ``IDP_ACCESS_TOKEN_TTL`` (``IDP_ID_TOKEN_TTL``) from then; userinfo
   and introspection look their grant up. ``retention`` is the longer of the two lifetimes plus
-  ``SLACK``, so when the last code or refresh token of a grant has been gone for even a second,
-  every token the grant could have issued has expired: a grant is never removed under a token
-  that still works.
+  ``SLACK``, so once the last code and refresh token of a grant are gone, every token the
+  grant could have issued has expired: a grant is never removed under a token that still works.
 - an **activation** ``IDP_CLEANUP_KEEP_ACTIVATIONS`` after its link expired. Until then a parent
   opening an old link reads *expired* or *already used* (410), afterwards *not valid* (404):
   the row is only there for that message. A used link stopped working before it expired, so it
@@ -25,15 +24,15 @@ What may go, and when (``now`` is the service's clock, every time in whole secon
 - ``audit_event`` rows are never removed: that is the audit log.
 
 Deletes are batches of ``IDP_CLEANUP_BATCH`` rows, each ``DELETE ... WHERE id IN (SELECT id ...
-LIMIT n)`` in its own transaction, so a backlog never holds a lock for long, on SQLite or on
-PostgreSQL. Two runs at once are harmless: a row is deleted once, and counted by the run that
+LIMIT n)`` (grants: a window of n ids) in its own transaction, so a backlog never holds a lock
+for long, on SQLite or on PostgreSQL. Two runs at once are harmless: a row is deleted once, and counted by the run that
 deleted it (PostgreSQL re-checks a row that another transaction deleted, and skips it).
 """
 
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 
 from idp import clock, metrics
 from idp.extensions import db, store
@@ -55,30 +54,12 @@ def retention(config) -> int:
     return max(config["IDP_ACCESS_TOKEN_TTL"], config["IDP_ID_TOKEN_TTL"]) + SLACK
 
 
-def _rules(config, now: int) -> list:
-    """Per table, in order: its model and the conditions of the rows that may go at ``now``."""
-    expired_before = now - retention(config)
-    return [
-        ("authorization_code", AuthorizationCode, [AuthorizationCode.expires_at < expired_before]),
-        ("refresh_token", RefreshToken, [RefreshToken.expires_at < expired_before]),
-        # After the two above, so a grant goes in the same run as its last code and token.
-        ("grant", Grant, [
-            ~exists().where(AuthorizationCode.grant_id == Grant.id),
-            ~exists().where(RefreshToken.grant_id == Grant.id),
-            # Implied by the two above today (a grant is stored with its first code in one
-            # transaction, and that code expires after the grant was made); kept so a young
-            # grant is safe even if some later path stores it before its first code.
-            Grant.created_at < expired_before,
-        ]),
-        ("activation", Activation,
-         [Activation.expires_at < now - config["IDP_CLEANUP_KEEP_ACTIVATIONS"]]),
-    ]
-
-
 def _delete_in_batches(model, conditions, batch: int) -> int:
+    """Delete the rows of ``model`` that meet ``conditions``, ``batch`` at a time."""
     removed = 0
     while True:
-        # The subquery is its own SELECT of the table, not correlated to the DELETE.
+        # The subquery is its own SELECT of the table, not correlated to the DELETE; with the
+        # expiry index it finds a batch without reading the rest of the table.
         ids = select(model.id).where(*conditions).limit(batch).correlate(None)
         deleted = db.session.execute(
             delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
@@ -89,15 +70,63 @@ def _delete_in_batches(model, conditions, batch: int) -> int:
             return removed
 
 
+def _delete_grants_in_batches(expired_before: int, batch: int) -> int:
+    """Delete the grants that have no code and no refresh token left.
+
+    What marks them is a row that is *not* there, which no index points at. Asking for "the
+    first ``batch`` such grants" again and again would read every grant still in use once per
+    batch (quadratic on a backlog); instead the grants are walked in id order, a window of
+    ``batch`` at a time, each window deleted from in its own transaction: linear, and each
+    NOT EXISTS can be an index lookup (``grant_id`` is indexed on both tables).
+    """
+    removed, after = 0, 0
+    old = Grant.created_at < expired_before
+    while True:
+        window = select(Grant.id).where(Grant.id > after, old).order_by(Grant.id).limit(batch)
+        window = window.subquery()
+        first, last, size = db.session.execute(
+            select(func.min(window.c.id), func.max(window.c.id), func.count())
+        ).one()
+        if not size:
+            db.session.commit()
+            return removed
+        removed += db.session.execute(
+            delete(Grant)
+            .where(
+                Grant.id.between(first, last),
+                # Implied by what follows today (a grant is stored with its first code in one
+                # transaction, and that code expires after the grant was made); kept so a young
+                # grant is safe even if some later path stores it before its first code.
+                old,
+                ~exists().where(AuthorizationCode.grant_id == Grant.id),
+                ~exists().where(RefreshToken.grant_id == Grant.id),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if size < batch:
+            return removed
+        after = last
+
+
 def run() -> dict[str, int]:
     """Remove now every row that may go; returns the rows removed per table."""
     config = current_app.config
     batch = max(1, config["IDP_CLEANUP_BATCH"])
-    removed = {}
-    for table, model, conditions in _rules(config, clock.timestamp()):
-        removed[table] = _delete_in_batches(model, conditions, batch)
-        if removed[table]:
-            metrics.ROWS_REMOVED.labels(table).inc(removed[table])
+    now = clock.timestamp()
+    expired_before = now - retention(config)
+    keep_activations_before = now - config["IDP_CLEANUP_KEEP_ACTIVATIONS"]
+    removed = {}  # in this order: a grant goes in the same run as its last code and token
+    removed["authorization_code"] = _delete_in_batches(
+        AuthorizationCode, [AuthorizationCode.expires_at < expired_before], batch)
+    removed["refresh_token"] = _delete_in_batches(
+        RefreshToken, [RefreshToken.expires_at < expired_before], batch)
+    removed["grant"] = _delete_grants_in_batches(expired_before, batch)
+    removed["activation"] = _delete_in_batches(
+        Activation, [Activation.expires_at < keep_activations_before], batch)
+    for table, count in removed.items():
+        if count:
+            metrics.ROWS_REMOVED.labels(table).inc(count)
     if any(removed.values()):  # table names and counts only: nothing of a row is logged
         log.info("cleanup removed %s",
                  ", ".join(f"{count} {table}" for table, count in removed.items() if count))
