@@ -29,6 +29,8 @@ REQUEST_DURATION = Histogram("idp_request_duration_seconds", "Request latency by
 SESSIONS_ENDED = Counter("idp_sessions_ended", "Sign-in sessions ended, by reason.", ["reason"])
 BACKCHANNEL_LOGOUTS = Counter("idp_backchannel_logouts",
                               "Back-channel logout attempts by result.", ["result"])
+ROWS_REMOVED = Counter("idp_cleanup_rows_removed",
+                       "Expired rows removed by the clean-up, by table.", ["table"])
 
 
 class _SharedState:

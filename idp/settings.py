@@ -125,6 +125,20 @@ SETTINGS: dict[str, Setting] = {
         "How long a failed back-channel logout is retried (with growing pauses: 5 s, 10 s, "
         "20 s, ... at most 5 minutes) before it is given up and logged.",
     ),
+    # --- removing expired rows (idp.cleanup, run by the worker) ------------------------------
+    "IDP_CLEANUP_INTERVAL": Setting(
+        600,
+        "Seconds between two runs of the clean-up of expired codes, refresh tokens, grants and "
+        "activation links; one worker runs it per interval, however many run.",
+    ),
+    "IDP_CLEANUP_BATCH": Setting(
+        1000, "Rows the clean-up deletes per transaction (each batch holds its locks briefly)."
+    ),
+    "IDP_CLEANUP_KEEP_ACTIVATIONS": Setting(
+        30 * DAY,
+        "How long an activation link is kept after it expired, so a parent opening it still "
+        "reads 'expired' or 'already used' instead of 'not valid'.",
+    ),
     # --- throttling and lockout (idp.throttle) -------------------------------------------------
     "IDP_LOCKOUT_DELAY_AFTER": Setting(
         5, "Failed sign-ins of one account before each next attempt must wait (5, 10, 20, ... s)."

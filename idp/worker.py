@@ -1,4 +1,5 @@
-"""The worker: ends sessions whose time is up and delivers back-channel logouts.
+"""The worker: ends sessions whose time is up, delivers back-channel logouts, and (once per
+``IDP_CLEANUP_INTERVAL`` across all workers) removes expired rows (idp.cleanup).
 
 One round is ``run_once``. In production it runs as its own process (``idp worker``, a
 Deployment in the Helm chart); any number of copies may run, because every task is claimed
@@ -9,7 +10,7 @@ place that can see the in-process store (``IDP_WORKER``).
 import logging
 import threading
 
-from idp import backchannel, outages, sessions
+from idp import backchannel, cleanup, outages, sessions
 from idp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 def run_once() -> dict[str, int]:
     ended = sessions.sweep_expired()
     delivered, failed = backchannel.deliver_due()
-    return {"sessions_ended": ended, "logouts_delivered": delivered, "logouts_failed": failed}
+    removed = cleanup.run_if_due()  # last: sessions and logouts are the urgent part of a round
+    return {"sessions_ended": ended, "logouts_delivered": delivered, "logouts_failed": failed,
+            "rows_removed": sum((removed or {}).values())}
 
 
 def run_forever(app, stop: threading.Event) -> None:

@@ -101,7 +101,8 @@ def test_a_failed_delivery_is_retried_with_the_same_jti(app, dossier, failure, c
         assert run_worker(app)["logouts_failed"] == 1
     assert "failed, attempt 1" in caplog.text
     clock.advance(4)
-    assert run_worker(app) == {"sessions_ended": 0, "logouts_delivered": 0, "logouts_failed": 0}
+    assert run_worker(app) == {"sessions_ended": 0, "logouts_delivered": 0, "logouts_failed": 0,
+                               "rows_removed": 0}
     if failure == "unreachable":
         return
     clock.advance(1)

@@ -98,7 +98,8 @@ def test_a_client_without_the_flags_gets_neither(runner, app):
 def test_worker_once_reports_its_round(runner):
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0
-    assert result.output.strip() == "sessions_ended=0 logouts_delivered=0 logouts_failed=0"
+    assert result.output.strip() == (
+        "sessions_ended=0 logouts_delivered=0 logouts_failed=0 rows_removed=0")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -86,3 +86,26 @@ def test_grants_made_before_0005_get_a_reference(empty_engine):
         references = connection.execute(sa.text('SELECT reference FROM "grant"')).scalars().all()
     assert len(references) == 3 and len(set(references)) == 3
     assert all(isinstance(r, str) and len(r) >= 20 for r in references)
+
+
+#: What 0006 adds: the columns idp.cleanup filters by, and the foreign keys it and an account's
+#: deletion follow (ON DELETE CASCADE).
+INDEXES_0006 = {
+    "activation": {"ix_activation_account_id", "ix_activation_expires_at"},
+    "authorization_code": {"ix_authorization_code_account_id", "ix_authorization_code_expires_at",
+                           "ix_authorization_code_grant_id"},
+    "grant": {"ix_grant_account_id"},
+    "refresh_token": {"ix_refresh_token_account_id", "ix_refresh_token_expires_at"},
+}
+
+
+def test_the_cleanup_indexes_come_with_0006_and_go_with_its_downgrade(empty_engine):
+    def indexes() -> dict[str, set[str]]:
+        inspector = sa.inspect(empty_engine)
+        return {table: {ix["name"] for ix in inspector.get_indexes(table)} & INDEXES_0006[table]
+                for table in INDEXES_0006}
+
+    migrate(empty_engine, command.upgrade, "0006")
+    assert indexes() == INDEXES_0006
+    migrate(empty_engine, command.downgrade, "0005")
+    assert indexes() == {table: set() for table in INDEXES_0006}

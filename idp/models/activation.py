@@ -13,11 +13,12 @@ from idp.models.account import Account
 
 class Activation(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     totp_secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     used_at: Mapped[int | None] = mapped_column(Integer)
 
     account: Mapped[Account] = relationship(lazy="joined")

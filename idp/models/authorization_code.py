@@ -15,9 +15,10 @@ from idp.models.grant import Grant
 class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            index=True)
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(Text)
@@ -28,7 +29,7 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     amr: Mapped[list] = mapped_column(JSON)
     acr: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     used_at: Mapped[int | None] = mapped_column(Integer)
 
     account: Mapped[Account] = relationship(lazy="joined")

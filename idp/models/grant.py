@@ -20,7 +20,8 @@ class Grant(db.Model):
     reference: Mapped[str | None] = mapped_column(
         String(32), unique=True, default=lambda: crypto.new_token(16))
     client_id: Mapped[str] = mapped_column(String(64), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            index=True)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     #: False: bound to the sign-in session ``sid`` and revoked when it ends. True: the client
     #: was granted ``offline_access``, and its refresh tokens outlive the session.

@@ -16,14 +16,15 @@ class RefreshToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            index=True)
     scope: Mapped[str] = mapped_column(Text)
     sid: Mapped[str | None] = mapped_column(String(64))
     auth_time: Mapped[int] = mapped_column(Integer)
     amr: Mapped[list] = mapped_column(JSON)
     acr: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     #: Set when the token is exchanged for a new one; presenting it again is a reuse.
     used_at: Mapped[int | None] = mapped_column(Integer)
 
