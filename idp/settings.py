@@ -112,9 +112,9 @@ SETTINGS: dict[str, Setting] = {
     # --- ending sessions: the worker and back-channel logout --------------------------------
     "IDP_WORKER": Setting(
         "auto",
-        "Where the worker runs that ends expired sessions and delivers back-channel logouts: "
-        "`thread` (inside each app process), `off` (a separate `idp worker` process runs it), "
-        "or `auto` (`thread` with the in-process store, `off` with Redis).",
+        "Where the worker runs that ends expired sessions, delivers back-channel logouts and "
+        "removes expired rows: `thread` (inside each app process), `off` (a separate "
+        "`idp worker` process runs it), or `auto` (`thread` with the in-process store, `off` with Redis).",
     ),
     "IDP_WORKER_INTERVAL": Setting(5, "Seconds between two rounds of the worker."),
     "IDP_BACKCHANNEL_TIMEOUT": Setting(
