@@ -9,7 +9,6 @@ terminationGracePeriodSeconds (after the preStop sleep) before it sends SIGKILL,
 keeps that period longer than the preStop sleep plus this timeout.
 """
 
-import gc
 import os
 
 
@@ -62,6 +61,8 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp")
 def pre_fork(server, worker):
     """The loaded app's objects stay out of the garbage collector's reach in the workers: a
     collection writes to every object it visits, which would copy the shared pages."""
+    import gc
+
     gc.freeze()
 
 

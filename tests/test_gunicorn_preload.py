@@ -41,9 +41,15 @@ def start(tmp_path: Path, **settings) -> tuple[subprocess.Popen, int]:
             pass
         assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
         time.sleep(0.1)
-    workers = [int(pid) for task in Path(f"/proc/{process.pid}/task").iterdir()
-               for pid in (task / "children").read_text().split()]
+    while len(workers := children(process.pid)) < int(settings["GUNICORN_WORKERS"]):
+        assert time.monotonic() < deadline, f"only {len(workers)} workers"
+        time.sleep(0.1)
     return process, workers
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
 
 
 def threads(pid: int) -> int:
