@@ -25,19 +25,18 @@ from urllib.parse import urlencode
 import pyotp
 
 from bench import flows, load, probes, seed
-from bench.__main__ import GENERATOR_CORE, collect_codes, start_service
+from bench.__main__ import GENERATOR_CORE, close, collect_codes, prepared, start_service
 from bench.environment import Environment
 
 
 def invitations(count: int) -> list[str]:
     """Activation links for ``count`` new parents (in an app context); no e-mail is sent."""
-    from bench.seed import ORG_CODE
     from idp.extensions import db
     from idp.flows import activation as flow
     from idp.models import Organisation
 
     tokens = []
-    org = db.session.query(Organisation).filter_by(code=ORG_CODE).one()
+    org = db.session.query(Organisation).filter_by(code=seed.ORG_CODE).one()
     sent = flow._send_welcome
     flow._send_welcome = lambda account, token: tokens.append(token)
     try:
@@ -84,15 +83,11 @@ def main(argv=None) -> int:
     result = {"workers": args.workers, "threads": args.threads,
               "env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}}
     with Environment() as env:
-        env.run_idp("db", "upgrade")
-        from idp import create_app, crypto
-        from idp.extensions import db
+        from idp import crypto
         from idp.flows import activation as flow
 
-        app = create_app(env.settings)
+        app, _, client, _ = prepared(env, 1000)
         with app.app_context():
-            org, client = seed.org_and_client()
-            seed.seed_parents(env.database_url, org.id, 0, 1000)
             tokens = invitations(args.activations)
             secrets = {}
             for token in tokens:
@@ -127,9 +122,7 @@ def main(argv=None) -> int:
         result["activation"] = probes.worker_memory(service.pid)
         result["load"] = {k: {f: v[f] for f in ("requests", "errors", "per_second", "first_error")
                               if f in v} for k, v in phases.items()}
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close(app)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
