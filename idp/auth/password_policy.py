@@ -7,7 +7,7 @@ username or the organisation, and one the zxcvbn estimator can guess (score belo
 own lists plus the 30,000 most frequent Dutch words, which include common Dutch names.
 Every refusal says why, in the parent's language.
 
-zxcvbn and its word lists (~17 MiB per process: its own ~95,000 words and our 30,000) are loaded
+zxcvbn and its word lists (~18 MiB per process: its own ~95,000 words and our 30,000) are loaded
 on the first estimate, not at import: only setting a password needs them, and most workers never
 do (a parent activates once). A worker that has set a password keeps them.
 """
