@@ -81,6 +81,19 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
     return round(int(re.search(field + r":\s+(\d+)", status).group(1)) / 1024, 1)
 
 
+def shared_and_private_mib(pid: int) -> dict:
+    """How much of a process's resident memory is its own (private) and its proportional share
+    of the pages it shares with others (PSS), from /proc/PID/smaps_rollup. VmRSS counts every
+    shared page (e.g. the app gunicorn loaded before forking) in full in each process."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return {}
+    kib = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+) kB", text, re.M)}
+    private = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
+    return {"private_mib": round(private / 1024, 1), "pss_mib": round(kib.get("Pss", 0) / 1024, 1)}
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -93,9 +106,13 @@ def worker_memory(master_pid: int) -> dict:
     workers = children(master_pid)
     sizes = [rss_mib(pid) for pid in workers]
     peaks = [rss_mib(pid, "VmHWM") for pid in workers]
+    shares = {pid: shared_and_private_mib(pid) for pid in [master_pid, *workers]}
     return {"master_rss_mib": rss_mib(master_pid), "worker_rss_mib": sizes,
             "worker_peak_rss_mib": peaks,
-            "max_worker_rss_mib": max((s for s in peaks if s), default=None)}
+            "max_worker_rss_mib": max((s for s in peaks if s), default=None),
+            "worker_private_mib": [shares[pid].get("private_mib") for pid in workers],
+            # What the master and its workers hold together, each shared page counted once.
+            "total_pss_mib": round(sum(s.get("pss_mib", 0) for s in shares.values()), 1)}
 
 
 def redis_per_session(client, prefix: str) -> dict:

@@ -121,6 +121,17 @@ def test_shutdown_drains_before_the_grace_period_ends(release):
     assert pod["terminationGracePeriodSeconds"] > sleep + int(env["GUNICORN_GRACEFUL_TIMEOUT"])
 
 
+def test_web_memory_limit_holds_every_worker_at_its_peak(release):
+    """2 threads per worker (README: Memory): a worker peaks at ~150 MiB resident, and the master,
+    which holds the app loaded before the fork, at ~100 MiB."""
+    _, manifests = release
+    web = container(manifests, "Deployment", "web")
+    env = {e["name"]: e.get("value") for e in web["env"]}
+    assert env["GUNICORN_THREADS"] == "2"
+    limit = web["resources"]["limits"]["memory"]
+    assert limit.endswith("Mi") and int(limit[:-2]) >= int(env["GUNICORN_WORKERS"]) * 150 + 100
+
+
 def test_ingress_serves_the_issuer_host_with_tls(release):
     name, manifests = release
     ingress = one(manifests, "Ingress")["spec"]

@@ -102,6 +102,8 @@ def load_conf(monkeypatch, **env) -> Config:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # It tells wsgi.py that the workers start the in-process worker thread: not this process.
+    monkeypatch.delenv("IDP_WORKER_THREAD_STARTED_BY", raising=False)
     namespace = runpy.run_path(str(CONF))
     config = Config()
     names = {k: v for k, v in namespace.items() if not k.startswith("_") and k != "os"}
@@ -115,7 +117,8 @@ def load_conf(monkeypatch, **env) -> Config:
 def test_gunicorn_defaults(monkeypatch):
     config = load_conf(monkeypatch)
     assert config.bind == ["0.0.0.0:8000", "0.0.0.0:9100"]
-    assert (config.worker_class_str, config.workers, config.threads) == ("gthread", 2, 4)
+    assert (config.worker_class_str, config.workers, config.threads) == ("gthread", 2, 2)
+    assert config.preload_app is True  # the workers share the app (README: Memory)
     assert (config.timeout, config.graceful_timeout, config.keepalive) == (30, 25, 5)
     assert config.accesslog is None  # activation links carry their token in the path
     assert config.control_socket_disable is True

@@ -6,12 +6,16 @@ up to 256 (never truncated). No composition rules. Refused: a password that cont
 username or the organisation, and one the zxcvbn estimator can guess (score below 3) with its
 own lists plus the 30,000 most frequent Dutch words, which include common Dutch names.
 Every refusal says why, in the parent's language.
+
+zxcvbn and its word lists (~18 MiB per process: its own ~95,000 words and our 30,000) are loaded
+on the first estimate, not at import: only setting a password needs them, and most workers never
+do (a parent activates once). A worker that has set a password keeps them.
 """
+
+import threading
 
 from flask import current_app
 from flask_babel import gettext as _
-from zxcvbn import zxcvbn
-from zxcvbn.matching import add_frequency_lists
 
 from idp.auth import wordlists
 
@@ -19,7 +23,21 @@ LONGEST = 256
 MIN_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
 ESTIMATED_PREFIX = 72  # zxcvbn's own bound; a longer password is judged by its first part
 
-add_frequency_lists({"dutch": wordlists.dutch()})
+_loading = threading.Lock()
+_zxcvbn = None
+
+
+def _estimator():
+    """zxcvbn with the Dutch words added, loaded once per process on first use."""
+    global _zxcvbn
+    with _loading:
+        if _zxcvbn is None:
+            from zxcvbn import zxcvbn
+            from zxcvbn.matching import add_frequency_lists
+
+            add_frequency_lists({"dutch": wordlists.dutch()})
+            _zxcvbn = zxcvbn
+    return _zxcvbn
 
 
 def problem(password: str, account) -> str | None:
@@ -38,7 +56,7 @@ def problem(password: str, account) -> str | None:
         return _("Uw wachtwoord mag de naam of code van uw organisatie niet bevatten.")
     personal = [account.username, org.code, org.name, account.email.split("@")[0],
                 config["IDP_BRAND"], "ppo", "kindkans", "ouder", "school"]
-    result = zxcvbn(password[:ESTIMATED_PREFIX], user_inputs=personal)
+    result = _estimator()(password[:ESTIMATED_PREFIX], user_inputs=personal)
     if result["score"] >= MIN_SCORE:
         return None
     return _why_guessable(result["sequence"]) + " " + _(
