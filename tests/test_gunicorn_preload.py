@@ -37,7 +37,7 @@ def start(tmp_path: Path, **settings) -> tuple[subprocess.Popen, int]:
             if requests.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"},
                             timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or the workers still booting
             pass
         assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
         time.sleep(0.1)
@@ -92,3 +92,17 @@ def test_the_in_process_worker_thread_runs_in_the_worker(postgres_url, tmp_path)
             stop(process)
     assert counts["off"][0] == counts["thread"][0] == 1  # the master: never a thread of its own
     assert counts["thread"][1] == counts["off"][1] + 1  # the worker: one more, the worker loop
+
+
+def test_the_loaded_app_leaves_out_what_only_commands_and_new_passwords_need(tmp_path):
+    """What every worker would otherwise hold without using it (README: Memory): Alembic with
+    Mako and Pygments (only `idp db`), zxcvbn and its word lists (only setting a password)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IDP_")}
+    env.update(IDP_KEY_ENCRYPTION_KEY=KEK, IDP_INSTANCE_DIR=str(tmp_path / "instance"),
+               IDP_KEYS_DIR=str(tmp_path / "keys"), IDP_WORKER="off")
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, wsgi; print(' '.join(sorted(m for m in "
+         "('alembic', 'mako', 'pygments', 'zxcvbn') if m in sys.modules)))"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == ""

@@ -1,10 +1,12 @@
-"""``idp db``: the schema, only ever made by Alembic migrations."""
+"""``idp db``: the schema, only ever made by Alembic migrations.
+
+Alembic is imported inside the commands: every web worker loads the CLI with the app, and
+Alembic with Mako and Pygments would cost each of them ~8 MiB it never uses (README: Memory).
+"""
 
 from pathlib import Path
 
 import click
-from alembic import command
-from alembic.config import Config
 from flask.cli import with_appcontext
 
 from idp import audit, keys
@@ -13,7 +15,9 @@ from idp.extensions import db
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(connection) -> Config:
+def alembic_config(connection):
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -21,6 +25,8 @@ def alembic_config(connection) -> Config:
 
 
 def upgrade() -> None:
+    from alembic import command
+
     with db.engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
 
@@ -49,5 +55,7 @@ def upgrade_command():
 @with_appcontext
 def revision_command(message):
     """(Developers) autogenerate a migration from the models."""
+    from alembic import command
+
     with db.engine.begin() as connection:
         command.revision(alembic_config(connection), message=message, autogenerate=True)
