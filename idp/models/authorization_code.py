@@ -1,18 +1,17 @@
 """An authorization code (RFC 6749 4.1.2): short-lived, single-use, bound to client and PKCE.
 
 ``auth_time`` is when the parent really signed in; the code's own expiry is ``expires_at``.
+The authorization and token endpoints read and write codes through idp.oauth.records (Authlib
+gets a ``records.Code``); this model is the schema and serves the clean-up and the tests.
 """
 
-from authlib.oidc.core import AuthorizationCodeMixin
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
-from idp.models.account import Account
-from idp.models.grant import Grant
 
 
-class AuthorizationCode(db.Model, AuthorizationCodeMixin):
+class AuthorizationCode(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("grant.id", ondelete="CASCADE"), index=True)
@@ -31,25 +30,3 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     used_at: Mapped[int | None] = mapped_column(Integer)
-
-    account: Mapped[Account] = relationship(lazy="joined")
-    grant: Mapped[Grant] = relationship(lazy="joined")
-
-    # --- authlib.oidc.core.AuthorizationCodeMixin -----------------------------------------
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
-
-    def get_nonce(self):
-        return self.nonce
-
-    def get_auth_time(self):
-        return self.auth_time
-
-    def get_acr(self):
-        return self.acr
-
-    def get_amr(self):
-        return self.amr

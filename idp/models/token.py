@@ -4,11 +4,9 @@ this table through idp.oauth.records; the model is the schema and serves everyth
 """
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
-from idp.models.account import Account
-from idp.models.grant import Grant
 
 
 class RefreshToken(db.Model):
@@ -27,24 +25,3 @@ class RefreshToken(db.Model):
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     #: Set when the token is exchanged for a new one; presenting it again is a reuse.
     used_at: Mapped[int | None] = mapped_column(Integer)
-
-    account: Mapped[Account] = relationship(lazy="joined")
-    grant: Mapped[Grant] = relationship(lazy="joined")
-
-    # --- authlib.oauth2.rfc6749.TokenMixin -------------------------------------------------
-    def check_client(self, client):
-        return self.client_id == client.get_client_id()
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_at - self.issued_at
-
-    def is_revoked(self):
-        return self.grant.revoked_at is not None
-
-    def is_expired(self):
-        from idp import clock
-
-        return self.expires_at <= clock.timestamp()
