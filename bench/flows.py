@@ -129,19 +129,23 @@ class Ours(Server):
         super().__init__(host, port, client)
         self.accounts = accounts
         self.last_step: dict[int, int] = {}
+        #: Parents whose sign-in is under way: a second one could overtake it with the next
+        #: step's code, and the service rightly refuses the first as a replay afterwards.
+        self.signing_in: set[int] = set()
         self.user_agent_count = 0
 
-    def _account_and_code(self) -> tuple[str, str]:
-        """A parent and a TOTP code not used before: the replay guard allows each time step once
-        per account, and accepts the previous, current and next step."""
+    def _account_and_code(self) -> tuple[int, str]:
+        """A parent not signing in already, and a TOTP code not used before: the replay guard
+        allows each time step once per account, and accepts the previous, current and next."""
         now = time.time()
         current = int(now // 30)
         for _ in range(100):
             index = random.randrange(self.accounts)
             step = max(current, self.last_step.get(index, current - 1) + 1)
-            if step <= current + 1:
+            if step <= current + 1 and index not in self.signing_in:
                 self.last_step[index] = step
-                return seed.username(index), seed.totp_code(step * 30)
+                self.signing_in.add(index)
+                return index, seed.totp_code(step * 30)
         raise AssertionError("no account with an unused TOTP step (too few accounts)")
 
     async def sign_in(self, user: User) -> dict:
@@ -155,12 +159,15 @@ class Ours(Server):
         user.cookies.update(response.cookies)
         page = expect(await conn.request("GET", login, user.cookie_header()), 200)
         user.cookies.update(page.cookies)
-        name, code = self._account_and_code()
+        index, code = self._account_and_code()
         form = {"csrf_token": CSRF.search(page.body.decode()).group(1),
-                "organisation": seed.ORG_CODE, "username": name, "password": seed.PASSWORD,
-                "code": code}
-        response = expect(await conn.request(
-            "POST", login, {**user.cookie_header(), **FORM}, urlencode(form).encode()), 302)
+                "organisation": seed.ORG_CODE, "username": seed.username(index),
+                "password": seed.PASSWORD, "code": code}
+        try:
+            response = expect(await conn.request(
+                "POST", login, {**user.cookie_header(), **FORM}, urlencode(form).encode()), 302)
+        finally:
+            self.signing_in.discard(index)
         user.cookies.update(response.cookies)
         response = expect(await conn.request(
             "GET", path_of(response.header("location")), user.cookie_header()), 302)
