@@ -110,16 +110,10 @@ class Code(_Redeemable, AuthorizationCodeMixin):
 
 @dataclass(frozen=True, slots=True)
 class RefreshToken(_Redeemable):
-    """A refresh token (authlib.oauth2.rfc6749.TokenMixin)."""
+    """A refresh token, as Authlib's refresh grant asks it (``check_client``, ``get_scope``)."""
 
     def check_client(self, client) -> bool:
         return self.client_id == client.get_client_id()
-
-    def get_expires_in(self) -> int:
-        return self.expires_at - self.issued_at
-
-    def is_revoked(self) -> bool:
-        return self.grant.revoked_at is not None
 
 
 # -- statements (the benchmark shows their query plans: bench/probes.py) ------------------------
