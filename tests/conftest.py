@@ -13,6 +13,7 @@ import tempfile
 import socket
 import time
 import uuid
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -120,19 +121,29 @@ def sqlite_template(tmp_path_factory):
     return folder / "template.sqlite3"
 
 
+@contextmanager
+def scratch_database(label: str):
+    """An empty PostgreSQL database of this run's own, dropped afterwards (also when a test took
+    it away from its connections); yields its SQLAlchemy URL."""
+    name = f"idp_{label}_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
-    name = f"idp_test_{RUN_ID}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{base}/{name}"
-    _migrate_and_key({**BASE_SETTINGS, "IDP_DATABASE_URL": url, "IDP_REDIS_URL": REDIS_URL})
-    with psycopg.connect(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}") as conn:
-        _PG_SIGNING_KEYS.extend(conn.execute(_SIGNING_KEYS_QUERY).fetchall())
-    yield url
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("test") as url:
+        _migrate_and_key({**BASE_SETTINGS, "IDP_DATABASE_URL": url, "IDP_REDIS_URL": REDIS_URL})
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            _PG_SIGNING_KEYS.extend(conn.execute(_SIGNING_KEYS_QUERY).fetchall())
+        yield url
 
 
 _KEPT_TABLES = {"alembic_version", "signing_key"}

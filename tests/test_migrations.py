@@ -1,9 +1,6 @@
 """The migrations, on an empty database of each backend: they build exactly the schema the models
 describe, go down and up again, and carry existing rows over (what an operator's upgrade does)."""
 
-import uuid
-
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -13,7 +10,7 @@ from alembic.migration import MigrationContext
 import idp.models  # noqa: F401  (every table on the metadata)
 from idp.cli.db import alembic_config
 from idp.extensions import db
-from tests.conftest import PG_ADMIN_URL, RUN_ID
+from tests.conftest import scratch_database
 
 #: Tables the code no longer uses but a migration of the release after drops: while a rolling
 #: upgrade runs, the pods of the release before still write them (README, "Upgrading").
@@ -27,15 +24,10 @@ def empty_engine(backend, tmp_path):
         yield engine
         engine.dispose()
         return
-    name = f"idp_migrations_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    engine = sa.create_engine(f"{base}/{name}")
-    yield engine
-    engine.dispose()
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("migrations") as url:
+        engine = sa.create_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def migrate(engine, how, revision):

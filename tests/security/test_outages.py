@@ -8,7 +8,6 @@ port, or freezes. The database tests take away a database the test created itsel
 
 import threading
 import time
-import uuid
 
 import psycopg
 import pytest
@@ -51,17 +50,9 @@ def database(request, postgres_url):
     if getattr(request, "param", None) != "own":
         yield postgres_url
         return
-    name = f"idp_outage_{conftest.RUN_ID}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    with conftest.scratch_database("outage") as url:
         conftest._migrate_and_key({**conftest.BASE_SETTINGS, "IDP_DATABASE_URL": url})
         yield url
-    finally:
-        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
