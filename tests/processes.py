@@ -26,6 +26,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_serving(url: str, popen, problem=lambda: "did not start", seconds=30, **request):
+    """Until GET ``url`` answers 200; fails the test (saying ``problem()``) if ``popen`` exits or
+    ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(url, timeout=5, **request).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or the workers still booting
+            pass
+        assert time.monotonic() < deadline and popen.poll() is None, problem()
+        time.sleep(0.1)
+
+
 def environment(app, folder: Path, **settings) -> dict:
     """The test app's shared settings (same database, Redis prefix, keys) plus ``settings``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDP_")}

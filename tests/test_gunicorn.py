@@ -20,7 +20,7 @@ import requests
 
 from idp.settings import PROJECT_ROOT
 from tests.conftest import KEK, REDIS_URL, RUN_ID
-from tests.processes import free_port
+from tests.processes import free_port, wait_until_serving
 
 ACTIVATION_TOKEN = "tokenThatMustNeverBeLogged_8d1f0c"
 #: As the ingress passes it on; any other Host is refused with an https issuer.
@@ -52,15 +52,7 @@ def server(postgres_url, tmp_path):
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{http_port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
-            time.sleep(0.1)
+        wait_until_serving(f"{url}/healthz", process, log.read_text)
         yield SimpleServer(process, url, http_port, metrics_port, log, tmp_path)
     finally:
         if process.poll() is None:

@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import requests
 
 from idp.settings import PROJECT_ROOT
 from tests.conftest import KEK, REDIS_URL, RUN_ID
-from tests.processes import free_port
+from tests.processes import free_port, wait_until_serving
 
 
 def start(tmp_path: Path, **settings) -> tuple[subprocess.Popen, int]:
@@ -31,16 +30,9 @@ def start(tmp_path: Path, **settings) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_serving(f"http://127.0.0.1:{port}/healthz", process,
+                       headers={"Connection": "close"})
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"},
-                            timeout=5).status_code == 200:
-                break
-        except requests.RequestException:  # not listening yet, or the workers still booting
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
-        time.sleep(0.1)
     while len(workers := children(process.pid)) < int(settings["GUNICORN_WORKERS"]):
         assert time.monotonic() < deadline, f"only {len(workers)} workers"
         time.sleep(0.1)
