@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import browser_session, logs, settings
-from idp.browser_session import BrowserSessionInterface
+from idp import logs, settings
+from idp.sessions.browser import BrowserSessionInterface
 from idp.crypto import SecretBox, load_decrypt_only_keks, load_kek
 from idp.extensions import csrf, db
 from idp.store import create_store
@@ -42,7 +42,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.session_interface = BrowserSessionInterface(store, app.config["IDP_SESSION_MAX_TTL"])
     # Before CSRF protection reads the session: an unreadable one is a 503, not a CSRF failure.
-    app.before_request(browser_session.refuse_when_unreadable)
+    from idp.web.session_guard import refuse_when_unreadable
+
+    app.before_request(refuse_when_unreadable)
     csrf.init_app(app)
     if not store.shared:
         log.warning(

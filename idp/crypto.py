@@ -2,7 +2,7 @@
 
 Encrypted values carry a version byte. The key-encryption key (KEK) can be rotated: the box
 encrypts under the current KEK and also decrypts with any former one it is given, until
-``idp keys rotate-kek`` (idp.kek_rotation) has re-encrypted everything. Tokens
+``idp keys rotate-kek`` (idp.keys.kek_rotation) has re-encrypted everything. Tokens
 we hand out (activation links, codes, refresh tokens, client secrets) are random enough that
 a plain SHA-256 is a safe lookup key; only their hash is stored.
 """

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import Babel
 
-from idp.web.errors import API_PATHS
+from idp.paths import is_api_path
 
 DEFAULT = "nl"
 SUPPORTED = ("nl", "en")
@@ -72,7 +72,7 @@ def _has_language_switch() -> bool:
     return (
         has_request_context()
         and request.blueprint not in DUTCH_ONLY_BLUEPRINTS
-        and not request.path.startswith(API_PATHS)  # programs, not people
+        and not is_api_path(request.path)  # programs, not people
     )
 
 

@@ -16,9 +16,7 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import select
 
 SIGN_INS = Counter("idp_sign_ins", "Sign-in attempts by result.", ["result"])
 ACTIVATIONS = Counter("idp_activations", "Accounts activated.")
@@ -31,28 +29,6 @@ BACKCHANNEL_LOGOUTS = Counter("idp_backchannel_logouts",
                               "Back-channel logout attempts by result.", ["result"])
 ROWS_REMOVED = Counter("idp_cleanup_rows_removed",
                        "Expired rows removed by the clean-up, by table.", ["table"])
-
-
-class _SharedState:
-    """Gauges of state every replica shares: read when scraped (needs an app context)."""
-
-    def collect(self):
-        from idp import clock, sessions
-        from idp.extensions import db
-        from idp.models.signing_key import ACTIVE, SigningKey
-
-        active = GaugeMetricFamily("idp_active_sessions", "Live sign-in sessions.")
-        active.add_metric([], sessions.count())
-        yield active
-        age = GaugeMetricFamily("idp_signing_key_age_seconds",
-                                "Age of the active signing key per algorithm.", labels=["alg"])
-        rows = db.session.execute(
-            select(SigningKey.alg, SigningKey.activated_at, SigningKey.created_at)
-            .where(SigningKey.state == ACTIVE)
-        )
-        for alg, activated_at, created_at in rows:
-            age.add_metric([alg], clock.now() - (activated_at or created_at))
-        yield age
 
 
 class _ThisProcess:
@@ -69,10 +45,12 @@ def _this_process() -> CollectorRegistry:
     return registry
 
 
-def exposition() -> bytes:
-    """The text format of every metric, for one scrape of a web process."""
+def exposition(*shared_state) -> bytes:
+    """The text format of every metric, for one scrape of a web process, with the collectors of
+    shared state the caller adds (the web layer's: this module imports nothing of ours)."""
     registry = _this_process()
-    registry.register(_SharedState())
+    for collector in shared_state:
+        registry.register(collector)
     return generate_latest(registry)
 
 

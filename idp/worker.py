@@ -10,7 +10,8 @@ place that can see the in-process store (``IDP_WORKER``).
 import logging
 import threading
 
-from idp import backchannel, cleanup, outages, sessions
+from idp import cleanup, outages, sessions
+from idp.sessions import backchannel
 from idp.extensions import db
 
 log = logging.getLogger(__name__)

@@ -97,7 +97,7 @@ def test_a_failed_delivery_is_retried_with_the_same_jti(app, dossier, failure, c
     else:
         receiver.answers = [failure]
     parent.log_out()
-    with caplog.at_level(logging.WARNING, logger="idp.backchannel"):
+    with caplog.at_level(logging.WARNING, logger="idp.sessions.backchannel"):
         assert run_worker(app)["logouts_failed"] == 1
     assert "failed, attempt 1" in caplog.text
     clock.advance(4)
@@ -115,7 +115,7 @@ def test_delivery_is_given_up_after_the_retry_time_and_logged(app, dossier, capl
     parent, rp, _, receiver = dossier
     receiver.answers = [503] * 100
     parent.log_out()
-    with caplog.at_level(logging.WARNING, logger="idp.backchannel"):
+    with caplog.at_level(logging.WARNING, logger="idp.sessions.backchannel"):
         for _ in range(40):
             run_worker(app)
             clock.advance(60)

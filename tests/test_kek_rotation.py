@@ -14,7 +14,7 @@ from idp import create_app, crypto, keys
 from idp.auth import totp
 from idp.crypto import SecretBox
 from idp.extensions import db
-from idp.kek_rotation import ENCRYPTED_COLUMNS
+from idp.keys.kek_rotation import ENCRYPTED_COLUMNS
 from idp.models import Activation, AuditEvent, SigningKey
 from tests.actors import Parent, RelyingParty
 from tests.conftest import BASE_SETTINGS, KEK

@@ -14,7 +14,8 @@ from joserfc import jws, jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
-from idp import audit, clock, create_app, key_lifecycle, key_schedule, keys
+from idp import audit, clock, create_app, keys
+from idp.keys import lifecycle as key_lifecycle, schedule as key_schedule
 from idp.cli.db import alembic_config
 from idp.cli.table import when
 from idp.extensions import db

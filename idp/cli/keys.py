@@ -12,7 +12,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import clock, kek_rotation, key_import, key_lifecycle, key_schedule, keys
+from idp import clock, keys
+from idp.keys import kek_rotation, lifecycle as key_lifecycle, pem_import as key_import
+from idp.keys import schedule as key_schedule
 from idp.cli.audit import actor_option
 from idp.cli.table import echo_table, when
 from idp.extensions import db

@@ -2,7 +2,7 @@
 
 States (see README, "Signing keys"): ``next`` (published, not yet signing), ``active`` (signs;
 one per algorithm), ``retired`` (published until every token it signed has expired; see
-idp.key_schedule), ``revoked`` (gone at once, never trusted again).
+idp.keys.schedule), ``revoked`` (gone at once, never trusted again).
 """
 
 from sqlalchemy import JSON, Index, Integer, LargeBinary, String, text

@@ -5,7 +5,8 @@ from flask import g, request
 from idp import sessions
 from idp.extensions import csrf, db
 from idp.models import Account
-from idp.web.errors import API_PATHS, init_errors
+from idp.paths import is_api_path
+from idp.web.errors import init_errors
 from idp.web.hardening import init_hardening
 
 
@@ -33,7 +34,7 @@ def init_web(app):
     @app.before_request
     def count_parent_activity():
         """Any request of the parent's browser keeps the sign-in session alive."""
-        if request.endpoint != "static" and not request.path.startswith(API_PATHS):
+        if request.endpoint != "static" and not is_api_path(request.path):
             sessions.current()
 
     @app.context_processor

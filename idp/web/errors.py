@@ -15,8 +15,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from idp import outages
-from idp.browser_session import discard_changes
 from idp.extensions import db
+from idp.paths import is_api_path
+from idp.sessions.browser import discard_changes
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ OUTAGE_MESSAGE = _l(
 CSRF_MESSAGE = _l(
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
-#: Endpoints whose callers are programs: they get JSON errors.
-API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-             "/healthz", "/readyz", "/metrics")
 
 
 def error_page(status: int, message: str | None = None):
@@ -66,7 +64,7 @@ def _client_error(status: int, code: str, description: str | None = None):
 def refuse(status: int, message: str | None = None, description: str | None = None):
     """A request we will not handle: for people a page with ``message`` and ``status``; for
     programs 400 ``invalid_request`` (RFC 6749 5.2) with ``description`` for the developer."""
-    if request.path.startswith(API_PATHS):
+    if is_api_path(request.path):
         return _client_error(400, "invalid_request", description)
     return error_page(status, message)
 
@@ -74,7 +72,7 @@ def refuse(status: int, message: str | None = None, description: str | None = No
 def _answer(status: int, client_code: str | None = None):
     if status >= 500:
         discard_changes()
-    if request.path.startswith(API_PATHS):
+    if is_api_path(request.path):
         return _client_error(status, client_code or _client_code(status))
     return error_page(status)
 
@@ -83,7 +81,7 @@ def unavailable_answer(client_code: str = "temporarily_unavailable") -> Response
     """The 503 while Redis or the database is down: the Dutch page, or an RFC 6749 error."""
     discard_changes()
     g.signin = None  # the page shows nobody signed in: finding out needs what just failed
-    if request.path.startswith(API_PATHS):
+    if is_api_path(request.path):
         return _client_error(503, client_code)
     return make_response(error_page(503, OUTAGE_MESSAGE))
 

@@ -10,10 +10,12 @@ import logging
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, request
-from sqlalchemy import text
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import select, text
 
-from idp import keys, metrics, outages
+from idp import clock, keys, metrics, outages, sessions
 from idp.extensions import db, store
+from idp.models.signing_key import ACTIVE, SigningKey
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -43,7 +45,26 @@ def readyz():
 def metrics_page():
     if request.environ.get("SERVER_PORT") != str(current_app.config["IDP_METRICS_PORT"]):
         abort(404)
-    return Response(metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(metrics.exposition(_SharedState()),
+                    content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class _SharedState:
+    """Gauges of state every replica shares: read when scraped (needs an app context)."""
+
+    def collect(self):
+        active = GaugeMetricFamily("idp_active_sessions", "Live sign-in sessions.")
+        active.add_metric([], sessions.count())
+        yield active
+        age = GaugeMetricFamily("idp_signing_key_age_seconds",
+                                "Age of the active signing key per algorithm.", labels=["alg"])
+        rows = db.session.execute(
+            select(SigningKey.alg, SigningKey.activated_at, SigningKey.created_at)
+            .where(SigningKey.state == ACTIVE)
+        )
+        for alg, activated_at, created_at in rows:
+            age.add_metric([alg], clock.now() - (activated_at or created_at))
+        yield age
 
 
 def _plain(body: str, status: int) -> Response:

@@ -11,7 +11,8 @@ from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import clock, i18n, key_schedule, keys, metrics, sessions
+from idp import clock, i18n, keys, metrics, sessions
+from idp.keys import schedule as key_schedule
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account

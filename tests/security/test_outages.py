@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from idp import clock, create_app, keys, sessions, worker
+from idp.sessions import signin
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Grant, RefreshToken
 from tests import conftest, pages
@@ -237,13 +238,13 @@ def test_redis_lost_mid_sign_in_rolls_the_whole_request_back(
     before = counts(app)
     cookie_before = parent.browser.get_cookie("idp", domain="idp.test").value
 
-    save = sessions._save
+    save = signin._save
 
     def save_while_redis_hangs(signin):
         redis_server.pause()  # password and code were checked; the session cannot be made
         save(signin)
 
-    monkeypatch.setattr(sessions, "_save", save_while_redis_hangs)
+    monkeypatch.setattr(signin, "_save", save_while_redis_hangs)
     assert_outage_page(parent.browser.post(login_url, data=fill_in(form, code)))
     monkeypatch.undo()
     redis_server.resume()

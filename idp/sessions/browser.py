@@ -7,8 +7,8 @@ sign-in, so an id planted before sign-in is worthless after it (session fixation
 
 When the store is down, Flask opens the session before any view or error handler runs, and
 saves it after they all ran: an exception in either place would be a bare 500. So a session
-that cannot be read is opened as *unreadable* and ``refuse_when_unreadable`` answers 503 for
-everything that needs it; the session is written by ``persist``, which runs before the other
+that cannot be read is opened as *unreadable* and the web layer (``idp.web.session_guard``)
+answers 503 for everything that needs it; it also writes the session before the other
 after-request hooks, so a write that fails still becomes the 503 they (and the request log) see.
 A request that failed (any 5xx) leaves the session as it was: nothing of it is half saved.
 """
@@ -16,12 +16,11 @@ A request that failed (any 5xx) leaves the session as it was: nothing of it is h
 import json
 import logging
 
-from flask import after_this_request, current_app, request, session
+from flask import session
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from idp import crypto, outages
-from idp.store import StoreUnavailable
 
 KEY = "browser:"
 
@@ -54,35 +53,6 @@ def discard_changes() -> None:
     """The request failed: keep the browser session as it was before it."""
     if isinstance(session, BrowserSession):
         session.discarded = True
-
-
-def refuse_when_unreadable():
-    """Before-request hook: without its session a page cannot be served safely (no CSRF token,
-    no sign-in, no flow), so it is a 503, not a page that pretends nobody is signed in.
-    Programs' endpoints (and unknown paths) never use the browser session: they go on, and
-    whatever of theirs needs the store fails on its own."""
-    from idp.web.errors import API_PATHS  # inside: idp.web.errors imports this module
-
-    if not isinstance(session, BrowserSession):
-        return
-    if session.unreadable:
-        if request.endpoint not in (None, "static") and not request.path.startswith(API_PATHS):
-            raise StoreUnavailable("the browser session could not be read")
-    else:
-        after_this_request(persist)
-
-
-def persist(response):
-    """Write the session now, while a failure can still change the answer into a 503."""
-    from idp.web.errors import unavailable_answer  # inside: see above
-
-    try:
-        current_app.session_interface.write(session)
-    except outages.STORE_DOWN as error:
-        log.warning("browser session not saved: %s", outages.describe(error))
-        session.discarded = True
-        return unavailable_answer()
-    return response
 
 
 class BrowserSessionInterface(SessionInterface):

@@ -3,7 +3,7 @@ the configured lifetimes, never guessed. Pure functions of the settings and the 
 
 Two caches stand between a change in the database and a relying party's verifier:
 
-* every worker re-reads the keys at least every ``IDP_KEYS_CACHE_TTL`` seconds (idp.keys);
+* every worker re-reads the keys at least every ``IDP_KEYS_CACHE_TTL`` seconds (idp.keys.store);
 * a relying party may keep the JWKS for its ``max-age``, which is the same number.
 
 So a key stored as ``next`` at time *t* is in every JWKS a relying party can hold from

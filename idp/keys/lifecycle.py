@@ -5,7 +5,7 @@ that carries its own audit event (idp.audit), so a change and its record commit 
              (published for ``key_schedule.publication_lead``), otherwise refused, unchanged
     revoke   any state -> revoked, out of the JWKS at once; a revoked active key is replaced by
              the next key straight away (it is already published), and a new next key is made
-    import   a PEM key (idp.key_import) becomes the next key; the unused next key it replaces
+    import   a PEM key (idp.keys.pem_import) becomes the next key; the unused next key it replaces
              is retired (it never signed, so it leaves the JWKS at once)
 
 State changes are conditional UPDATEs (``WHERE state = <what we read>``) on top of the database's
@@ -19,7 +19,8 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp import audit, clock, key_schedule, keys
+from idp import audit, clock, keys
+from idp.keys import schedule as key_schedule
 from idp.extensions import db
 from idp.models.signing_key import ACTIVE, NEXT, RETIRED, REVOKED, SigningKey
 
@@ -158,7 +159,7 @@ def revoke(actor: str, kid: str) -> Revoked:
 
 
 def import_key(actor: str, private_key, alg: str, source: str) -> tuple[SigningKey, str | None]:
-    """Store a key read by idp.key_import as the next key; returns it and the kid it replaced."""
+    """Store a key read by idp.keys.pem_import as the next key; returns it and the kid it replaced."""
     keys.check_kek()
     kid = private_key.thumbprint()
     existing = find(kid)

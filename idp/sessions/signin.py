@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 from flask import current_app, g, session
 
-from idp import backchannel, clock, crypto, metrics
+from idp import clock, crypto, metrics
+from idp.sessions import backchannel
 from idp.extensions import db, store
 from idp.oauth import tokens
 

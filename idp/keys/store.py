@@ -3,7 +3,7 @@ JWKS, the keys we verify our own tokens with, and making keys that are missing.
 
 Keys live in the database so every worker and replica signs with the same set. Each process
 keeps the decrypted set for at most ``IDP_KEYS_CACHE_TTL`` seconds, so a change made by another
-process (a rotation, a revocation: idp.key_lifecycle) is used everywhere within that bound
+process (a rotation, a revocation: idp.keys.lifecycle) is used everywhere within that bound
 without a restart. The cached set also expires the moment a retired key's time is up, so a
 retired key leaves the JWKS exactly at ``key_schedule.removed_at``.
 """
@@ -18,7 +18,8 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp import audit, clock, key_schedule
+from idp import audit, clock
+from idp.keys import schedule as key_schedule
 from idp.extensions import db, secret_box
 from idp.models.signing_key import ACTIVE, NEXT, PUBLISHED, RETIRED, SigningKey
 

@@ -1,0 +1,35 @@
+"""Sessions: how long a parent stays signed in, and who is told when that ends.
+
+    signin       the sign-in session: start, use, idle/absolute expiry, end (one place)
+    backchannel  back-channel logout: queue, logout token, delivery with retries
+    browser      server-side browser sessions (the cookie holds an opaque id)
+
+Callers use the sign-in session through this package (``sessions.start``, ``sessions.end``).
+"""
+
+from idp.sessions.signin import (
+    ADMIN,
+    BROWSER_KEY,
+    IDLE,
+    LOGOUT,
+    MAX_AGE,
+    NEW_SIGN_IN,
+    SignInSession,
+    add_client,
+    count,
+    current,
+    end,
+    end_all_for,
+    end_current,
+    grant_is_live,
+    load,
+    start,
+    sweep_expired,
+    touch,
+)
+
+__all__ = [
+    "ADMIN", "BROWSER_KEY", "IDLE", "LOGOUT", "MAX_AGE", "NEW_SIGN_IN", "SignInSession",
+    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "load",
+    "start", "sweep_expired", "touch",
+]
