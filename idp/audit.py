@@ -15,10 +15,15 @@ from idp.models import AuditEvent
 SERVICE = "idp (service)"
 
 
-def record(actor: str, action: str, target: str = "", **detail) -> AuditEvent:
-    """Add an event to the session; the caller commits it with the change it describes."""
+def record(actor: str, action: str, target: str = "", *, organisation_id: int | None = None,
+           ip: str | None = None, **detail) -> AuditEvent:
+    """Add an event to the session; the caller commits it with the change it describes.
+
+    An event about an account names it by its ``subject`` (``for_account``), never by username
+    or e-mail address: erasing the account then leaves a record without personal data.
+    """
     event = AuditEvent(at=clock.timestamp(), actor=actor, action=action, target=target,
-                       detail=detail)
+                       organisation_id=organisation_id, ip=ip, detail=detail)
     db.session.add(event)
     return event
 
@@ -29,3 +34,9 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name and no passwd entry, e.g. in some containers
         return f"uid {os.getuid()}"
+
+
+def for_account(actor: str, action: str, account, *, ip: str | None = None, **detail) -> AuditEvent:
+    """An event about one account (a parent or a staff member), in its organisation."""
+    return record(actor, action, account.subject, organisation_id=account.organisation_id, ip=ip,
+                  **detail)

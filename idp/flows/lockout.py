@@ -39,7 +39,7 @@ def unlock(account: Account, actor: str) -> None:
     """The helpdesk: the parent may sign in again at once."""
     account.locked_at = None
     throttle.forget(account.organisation.code, account.username)
-    audit.record(actor, "parent.unlock", f"{account.organisation.code}/{account.username}")
+    audit.for_account(actor, "parent.unlock", account)
     db.session.commit()
 
 

@@ -1,6 +1,7 @@
 """Stored records, one module each."""
 
 from idp.models.account import Account
+from idp.models.account_link import AccountLink
 from idp.models.activation import Activation
 from idp.models.audit_event import AuditEvent
 from idp.models.authorization_code import AuthorizationCode
@@ -12,6 +13,7 @@ from idp.models.token import RefreshToken
 
 __all__ = [
     "Account",
+    "AccountLink",
     "Activation",
     "AuditEvent",
     "AuthorizationCode",

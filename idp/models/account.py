@@ -1,6 +1,11 @@
-"""A parent's account: username (case-sensitive, unique per organisation), password, TOTP."""
+"""An account: a parent, or a staff member of the organisation (``role`` set).
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+Username is case-sensitive and unique per organisation; so is the ``external_id`` a provisioning
+client (SCIM) gives it. ``version`` counts changes (SCIM's ETag); ``updated_at`` is the last one.
+"""
+
+from sqlalchemy import (BigInteger, ForeignKey, Index, Integer, LargeBinary, String,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -8,10 +13,22 @@ from idp.models.organisation import Organisation
 
 INVITED = "invited"
 ACTIVE = "active"
+#: Signed out everywhere and refused at sign-in until enabled again; nothing is removed.
+DISABLED = "disabled"
+
+#: Staff roles per organisation (idp.console), from least to most. A parent has no role.
+MEDEWERKER, HELPDESK, BEHEERDER = "medewerker", "helpdesk", "beheerder"
+#: The one service-wide role: organisations, relying parties, signing keys.
+SERVICEBEHEER = "servicebeheer"
+STAFF_ROLES = (MEDEWERKER, HELPDESK, BEHEERDER, SERVICEBEHEER)
 
 
 class Account(db.Model):
-    __table_args__ = (UniqueConstraint("organisation_id", "username"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "username"),
+        UniqueConstraint("organisation_id", "external_id", name="uq_account_organisation_external_id"),
+        Index("ix_account_organisation_id_email", "organisation_id", "email"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The OIDC ``sub``: random, stable, never the username.
@@ -31,12 +48,24 @@ class Account(db.Model):
     #: Set after too many consecutive failed sign-ins (idp.throttle): only the helpdesk's
     #: ``idp parent unlock`` clears it.
     locked_at: Mapped[int | None] = mapped_column(Integer)
+    disabled_at: Mapped[int | None] = mapped_column(Integer)
+    last_sign_in_at: Mapped[int | None] = mapped_column(Integer)
+    #: None for a parent; a staff role (STAFF_ROLES) for staff, who always sign in with a code.
+    role: Mapped[str | None] = mapped_column(String(16))
+    #: The provisioning client's own id for this account (SCIM ``externalId``).
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:
         return self.status == ACTIVE
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not None
 
     @property
     def organisation_code(self) -> str:

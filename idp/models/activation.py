@@ -20,5 +20,7 @@ class Activation(db.Model):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # idp.cleanup
     used_at: Mapped[int | None] = mapped_column(Integer)
+    #: First time the link was opened (the invitation history staff see).
+    opened_at: Mapped[int | None] = mapped_column(Integer)
 
     account: Mapped[Account] = relationship(lazy="joined")

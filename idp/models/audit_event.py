@@ -18,5 +18,11 @@ class AuditEvent(db.Model):
     #: What, as ``topic.verb``: ``signing_key.rotate``, ``kek.rotate``, ...
     action: Mapped[str] = mapped_column(String(64), index=True)
     #: Which thing: a kid, a client_id, ... (empty when the action has no single target).
-    target: Mapped[str] = mapped_column(String(200))
+    #: For an account: its ``subject`` (never the username or e-mail, so erasing the account
+    #: leaves a stub without personal data).
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    #: The organisation the action concerns (None: service-wide), so each sees only its own.
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Where a person's action came from (console, self-service); None for commands.
+    ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict] = mapped_column(JSON)
