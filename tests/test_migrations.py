@@ -13,7 +13,7 @@ from idp.extensions import db
 from tests.conftest import scratch_database
 
 #: Tables the code no longer uses but a migration of the release after drops: while a rolling
-#: upgrade runs, the pods of the release before still write them (README, "Upgrading").
+#: upgrade runs, the pods of the release before still write them (docs/operations.md, "Upgrading").
 AWAITING_DROP = {"access_token"}
 
 
