@@ -1,8 +1,8 @@
 """Every setting of the service: its key, default, unit and meaning, in one table.
 
 Settings come from the environment (``IDP_*``) and, optionally, from an instance config file
-(``IDP_CONFIG_FILE``, a Python file of ``IDP_* = value`` lines). The environment wins. The README's
-configuration table is this table.
+(``IDP_CONFIG_FILE``, a Python file of ``IDP_* = value`` lines). The environment wins. The
+configuration table of docs/operations.md is this table.
 """
 
 import os

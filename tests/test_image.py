@@ -36,7 +36,7 @@ def test_lock_file_pins_every_runtime_dependency_with_hashes():
     for line in project["dependencies"]:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
-        assert name in locked, f"{name} is missing from requirements.lock: refresh it (README)"
+        assert name in locked, f"{name} is missing from requirements.lock: refresh it (docs/development.md)"
         assert requirement.specifier.contains(locked[name][0]), (
             f"requirements.lock has {name}=={locked[name][0]}, pyproject.toml wants {requirement}")
         for extra in requirement.extras:  # psycopg[binary] -> psycopg-binary
@@ -118,7 +118,7 @@ def test_gunicorn_defaults(monkeypatch):
     config = load_conf(monkeypatch)
     assert config.bind == ["0.0.0.0:8000", "0.0.0.0:9100"]
     assert (config.worker_class_str, config.workers, config.threads) == ("gthread", 2, 2)
-    assert config.preload_app is True  # the workers share the app (README: Memory)
+    assert config.preload_app is True  # the workers share the app (docs/performance.md: Memory)
     assert (config.timeout, config.graceful_timeout, config.keepalive) == (30, 25, 5)
     assert config.accesslog is None  # activation links carry their token in the path
     assert config.control_socket_disable is True
