@@ -70,8 +70,9 @@ SETTINGS: dict[str, Setting] = {
     "IDP_KEYS_CACHE_TTL": Setting(
         30,
         "How long a worker keeps the signing keys before reading them again, and the JWKS "
-        "max-age. A rotation or revocation reaches every worker within this time; a next key "
-        "is published twice this long before it signs.",
+        "max-age. With Redis, a rotation or revocation reaches every worker within about a "
+        "second (a key-set version in Redis, looked at once a second); this is the bound "
+        "without it. A next key is published twice this long before it signs.",
     ),
     "IDP_CLIENT_CACHE_TTL": Setting(
         30,

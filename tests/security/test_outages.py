@@ -11,12 +11,13 @@ import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.sessions import signin
 from idp.extensions import db
-from idp.models import Account, AuthorizationCode, Grant, RefreshToken
+from idp.keys import version as key_version
+from idp.models import Account, AuthorizationCode, Grant, RefreshToken, SigningKey
 from tests import conftest, pages
 from tests.actors import PASSWORD, Parent, RelyingParty, authenticator_code
 from tests.processes import WebProcess, environment, free_port, worker_process
@@ -74,7 +75,7 @@ def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
     yield application
     clock.unfreeze()
     keys.forget_cache()
-    application.extensions["idp.store"].redis.close()
+    application.extensions["idp.store"].close()
     if database == postgres_url:
         conftest._truncate(application)
     else:
@@ -446,3 +447,24 @@ def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world
     assert tokens.status_code == 200
     assert rp.userinfo(tokens.get_json()["access_token"]).status_code == 200
     assert rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+
+
+# --- signing keys: Redis carries the news of a key change ------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_with_redis_down_a_key_change_is_read_from_the_database_within_a_second(
+        app, redis_server):
+    """Fail closed: a cache the store cannot vouch for is not trusted for the cache TTL (30 s);
+    the keys are read from the database once a second instead."""
+    browser = app.test_client()
+    before = {key["kid"] for key in browser.get("/jwks").get_json()["keys"]}
+    redis_server.stop()
+    with app.app_context():  # another process revokes, and cannot tell anyone through Redis
+        kid = keys.key_in_state("ES256", "next").kid
+        db.session.execute(update(SigningKey).where(SigningKey.kid == kid)
+                           .values(state="revoked", revoked_at=clock.timestamp()))
+        db.session.commit()
+    assert kid in before
+    deadline = time.monotonic() + key_version.CHECK_INTERVAL + 2
+    while kid in {key["kid"] for key in browser.get("/jwks").get_json()["keys"]}:
+        assert time.monotonic() < deadline, "the revoked key is still published"
+        time.sleep(0.05)
