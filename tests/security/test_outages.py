@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.sessions import signin
+from idp.store import StoreUnavailable
 from idp.extensions import db
 from idp.keys import version as key_version
 from idp.models import Account, AuthorizationCode, Grant, RefreshToken, SigningKey
@@ -468,3 +469,36 @@ def test_with_redis_down_a_key_change_is_read_from_the_database_within_a_second(
     while kid in {key["kid"] for key in browser.get("/jwks").get_json()["keys"]}:
         assert time.monotonic() < deadline, "the revoked key is still published"
         time.sleep(0.05)
+
+
+# --- back-channel logouts owed when a session ends ---------------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_redis_hanging_right_after_a_logout_loses_no_back_channel_logout(
+        app, world, make_client, logout_receiver, redis_server, monkeypatch):
+    parent, plain_rp = world
+    made = make_client(name="Dossier", redirect_uris=("https://dossier.test/cb",),
+                       backchannel_logout_uri=logout_receiver.uri)
+    rp = RelyingParty(plain_rp.http, made["client_id"], made["client_secret"], made["redirect_uri"])
+    id_token = rp.validate_id_token(rp.exchange(sign_in_at(rp, parent)["code"]).get_json()["id_token"])
+    the_store = app.extensions["idp.store"]
+    queued = the_store.move_and_schedule
+
+    def redis_hangs_after_the_end(*args, **kwargs):
+        taken = queued(*args, **kwargs)  # the session's end and its logouts: one script
+        redis_server.pause()
+        return taken
+
+    monkeypatch.setattr(the_store, "move_and_schedule", redis_hangs_after_the_end)
+    assert_outage_page(parent.log_out())
+    monkeypatch.undo()
+    with app.app_context():  # the worker's round during the outage: skipped, nothing lost
+        with pytest.raises(StoreUnavailable):
+            worker.run_once()
+    redis_server.resume()
+
+    rounds = []
+    with app.app_context():
+        for _ in range(3):
+            rounds.append(worker.run_once()["logouts_delivered"])
+    assert rounds == [1, 0, 0] and len(logout_receiver.tokens) == 1  # delivered, never twice
+    assert rp.verify_logout_token(logout_receiver.tokens[0])["sid"] == id_token["sid"]
