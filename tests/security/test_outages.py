@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.sessions import signin
+from idp.outages import DATABASE_DOWN
 from idp.store import StoreUnavailable
 from idp.extensions import db
 from idp.keys import version as key_version
@@ -502,3 +503,50 @@ def test_redis_hanging_right_after_a_logout_loses_no_back_channel_logout(
             rounds.append(worker.run_once()["logouts_delivered"])
     assert rounds == [1, 0, 0] and len(logout_receiver.tokens) == 1  # delivered, never twice
     assert rp.verify_logout_token(logout_receiver.tokens[0])["sid"] == id_token["sid"]
+
+
+# --- the JWKS through a database outage --------------------------------------------------------
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_jwks_is_served_as_last_read_through_a_database_outage_longer_than_the_cache(
+        app, database):
+    """No key can change while the database is down, so the last JWKS read still holds (and
+    relying parties that restart can verify what they hold); signing waits for the database; a
+    key change announced in Redis meanwhile ends that (fail closed)."""
+    browser = app.test_client()
+    before = browser.get("/jwks")
+    assert before.status_code == 200
+    name = database.rsplit("/", 1)[1]
+    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                      [name])
+    try:
+        clock.advance(app.config["IDP_KEYS_CACHE_TTL"] + 1)  # the cached keys are due again
+        during = browser.get("/jwks")
+        assert during.status_code == 200
+        assert (during.get_data(), during.headers["ETag"]) == (before.get_data(),
+                                                               before.headers["ETag"])
+        assert browser.get("/.well-known/openid-configuration").status_code == 200
+        assert browser.get("/readyz").status_code == 503
+        with app.app_context():
+            for alg in keys.SUPPORTED_ALGS:  # never signs with a set it could not read again
+                with pytest.raises(DATABASE_DOWN):
+                    keys.signing_key(alg)
+            with pytest.raises(DATABASE_DOWN):
+                keys.verification_keys()
+            # Another replica announces a key change (say it got through just before the
+            # outage): the last set read is no longer known to hold, so it is not served.
+            app.extensions["idp.store"].set(key_version.KEY, "changed elsewhere", 60)
+        deadline = time.monotonic() + key_version.CHECK_INTERVAL + 2
+        while browser.get("/jwks").status_code == 200:
+            assert time.monotonic() < deadline, "a JWKS nobody vouches for is still served"
+            time.sleep(0.05)
+        assert_client_error(browser.get("/jwks"), SERVER_ERROR)
+    finally:
+        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    assert browser.get("/readyz").status_code == 200
+    after = browser.get("/jwks")
+    assert after.status_code == 200 and after.get_data() == before.get_data()
