@@ -34,13 +34,17 @@ SETTINGS: dict[str, Setting] = {
     # --- storage -----------------------------------------------------------------------------
     "IDP_DATABASE_URL": Setting(
         "",
-        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Several hosts (a primary and "
+        "its standbys): postgresql+psycopg://user@/db?host=a:5432&host=b:5432"
+        "&target_session_attrs=read-write (the first that accepts writes). "
         "Unset: SQLite file instance/idp.sqlite3.",
     ),
     "IDP_REDIS_URL": Setting(
         "",
-        "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0. Unset: an "
-        "in-process store that only works for a single process.",
+        "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0; over TLS "
+        "rediss://host:6380/0?ssl_ca_certs=/path/ca.pem; behind Sentinel "
+        "redis+sentinel://host1:26379,host2:26379/mymaster/0 (rediss+sentinel:// for TLS). "
+        "Unset: an in-process store that only works for a single process.",
     ),
     "IDP_REDIS_PREFIX": Setting("idp:", "Prefix of every Redis key this service writes."),
     "IDP_REDIS_TIMEOUT": Setting(

@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ReadOnlyError
 from redis.retry import Retry
 
-from idp import clock
+from idp import clock, redis_url
 
 
 class StoreUnavailable(Exception):
@@ -240,7 +240,7 @@ class RedisStore:
     shared = True
 
     def __init__(self, url: str, prefix: str, timeout: float = 2):
-        self.redis = redis.Redis.from_url(
+        self.redis = redis_url.client(
             url,
             # A hung Redis costs a request at most this long, then it gets its 503: far below
             # gunicorn's worker timeout.
@@ -254,8 +254,8 @@ class RedisStore:
         )
         # For reads that have a slower way round (idp.keys.version): a hung Redis costs them a
         # fraction of IDP_REDIS_TIMEOUT, and they are not retried.
-        self.quick = redis.Redis.from_url(url, socket_timeout=QUICK_TIMEOUT,
-                                          socket_connect_timeout=QUICK_TIMEOUT)
+        self.quick = redis_url.client(url, socket_timeout=QUICK_TIMEOUT,
+                                      socket_connect_timeout=QUICK_TIMEOUT)
         self.prefix = prefix
         # Registering only computes the script's SHA; redis-py loads it again by itself when a
         # restarted Redis answers NOSCRIPT, so nothing broken is kept across an outage.
