@@ -21,8 +21,16 @@ from redis.sentinel import Sentinel
 SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 
 
+#: Query options that would make TLS unverified: refused, so TLS always means a checked server.
+UNVERIFIED = {"ssl_cert_reqs": {"none", "optional"}, "ssl_check_hostname": {"false", "0", "no", "off"}}
+
+
 def client(url: str, **options) -> redis.Redis:
     """A redis-py client for ``url``; ``options`` (timeouts, retry) are the service's own."""
+    for name, value in parse_qsl(urlsplit(url).query):
+        if value.lower() in UNVERIFIED.get(name, ()):
+            raise ValueError(f"IDP_REDIS_URL: {name}={value} would accept any server; TLS to Redis "
+                             "is always verified (give its CA with ssl_ca_certs=/path/ca.pem)")
     scheme = url.split("://", 1)[0]
     if scheme not in SENTINEL_SCHEMES:
         return redis.Redis.from_url(url, **options)

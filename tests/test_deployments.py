@@ -4,9 +4,9 @@ Sentinel through a failover (``redis+sentinel://``), and a PostgreSQL URL with s
 ports: a TLS-only redis-server with a throwaway CA made here, a primary, a replica and a
 Sentinel; the shared Redis on 6379 is never touched."""
 
+import contextlib
 import datetime
 import ipaddress
-import time
 
 import pytest
 from cryptography import x509
@@ -20,6 +20,7 @@ from idp.extensions import db
 from tests import conftest
 from tests.processes import free_port
 from tests.redis_server import RedisServer, SentinelServer, TlsRedisServer
+from tests.test_keys_two_processes import within
 from tests.test_oidc_flow import sign_in_at
 
 #: A failover on a busy machine: a second to call the primary down, an election, a promotion.
@@ -101,16 +102,6 @@ def sentinel_redis(tmp_path):
             server.stop()
 
 
-def within(seconds: float, condition) -> bool:
-    """Whether ``condition()`` holds at some moment in the next ``seconds`` (polling)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def make_app(tmp_path, smtp_server, database_url, redis_url, **settings):
     controller, inbox = smtp_server
     inbox.messages.clear()
@@ -123,6 +114,21 @@ def make_app(tmp_path, smtp_server, database_url, redis_url, **settings):
         "IDP_SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
         **settings,
     })
+
+
+@contextlib.contextmanager
+def own_app(tmp_path, smtp_server, database_url, redis_url, **settings):
+    """An app for one test body; its connections are closed after it."""
+    keys.forget_cache()
+    application = make_app(tmp_path, smtp_server, database_url, redis_url, **settings)
+    try:
+        yield application
+    finally:
+        keys.forget_cache()
+        application.extensions["idp.store"].close()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -162,16 +168,11 @@ def test_a_redis_certificate_from_another_ca_is_refused(
         backend, tls_redis, tmp_path, postgres_url, smtp_server):
     """Fail closed: the certificate is verified, so a Redis we cannot trust is an outage."""
     _, _, stranger_ca = certificate_authority(tmp_path, "stranger-ca")
-    keys.forget_cache()
-    application = make_app(tmp_path, smtp_server, postgres_url,
-                           tls_redis.url.replace(str(tls_redis.ca), str(stranger_ca)))
-    try:
+    with own_app(tmp_path, smtp_server, postgres_url,
+                 tls_redis.url.replace(str(tls_redis.ca), str(stranger_ca))) as application:
         browser = application.test_client()
         assert browser.get("/readyz").status_code == 503
         assert browser.get("/inloggen").status_code == 503
-    finally:
-        application.extensions["idp.store"].close()
-        keys.forget_cache()
 
 
 # --- Redis Sentinel: the primary goes, the replica takes over ---------------------------------
@@ -204,19 +205,13 @@ def test_a_database_url_with_several_hosts_finds_the_one_that_answers(
     database = postgres_url.rsplit("/", 1)[1]
     url = (f"postgresql+psycopg://postgres@/{database}?host=127.0.0.1:{free_port()}"
            f"&host=127.0.0.1:5432&target_session_attrs=read-write&connect_timeout=2")
-    keys.forget_cache()
-    application = make_app(tmp_path, smtp_server, url, conftest.REDIS_URL,
-                           IDP_REDIS_PREFIX=f"idp-test-{free_port()}:")  # no other run's keys
-    try:
+    with own_app(tmp_path, smtp_server, url, conftest.REDIS_URL,
+                 IDP_REDIS_PREFIX=f"idp-test-{free_port()}:") as application:  # no other run's keys
         assert application.test_client().get("/readyz").status_code == 200
         assert application.test_client().get("/jwks").status_code == 200
         with application.app_context():
             assert db.session.scalar(text("SHOW transaction_read_only")) == "off"
             db.session.remove()
-            db.engine.dispose()
-    finally:
-        application.extensions["idp.store"].close()
-        keys.forget_cache()
 
 
 # --- reading a Sentinel URL ----------------------------------------------------------------------
@@ -240,3 +235,11 @@ def test_a_sentinel_url_is_read(url, expected):
 def test_a_wrong_sentinel_url_says_what_is_wrong(url):
     with pytest.raises(ValueError, match="IDP_REDIS_URL"):
         redis_url._sentinel_parts(url)
+
+
+@pytest.mark.parametrize("option", ["ssl_cert_reqs=none", "ssl_cert_reqs=optional",
+                                    "ssl_check_hostname=false"])
+@pytest.mark.parametrize("scheme", ["rediss", "rediss+sentinel"])
+def test_tls_to_redis_cannot_be_made_unverified(scheme, option):
+    with pytest.raises(ValueError, match="always verified"):
+        redis_url.client(f"{scheme}://127.0.0.1:1/mymaster?{option}")
