@@ -22,7 +22,8 @@ SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 
 
 #: Query options that would make TLS unverified: refused, so TLS always means a checked server.
-UNVERIFIED = {"ssl_cert_reqs": {"none", "optional"}, "ssl_check_hostname": {"false", "0", "no", "off"}}
+UNVERIFIED = {"ssl_cert_reqs": {"none", "optional"},
+              "ssl_check_hostname": {"false", "0", "no", "off"}}
 
 
 def client(url: str, **options) -> redis.Redis:

@@ -147,7 +147,8 @@ def test_a_revocation_reaches_the_other_process_within_a_second_not_the_cache_tt
         for server in (first, second):
             assert within(bound, lambda: signed_by not in kids(server)), server.url
         # Nor does it sign any more: each gunicorn worker looks at the version on its next use
-        # after a second, so a refresh (rotating the refresh token each time) soon gets the next key.
+        # after a second, so a refresh (rotating the refresh token each time) soon gets the
+        # next key.
         held = {"refresh_token": tokens["refresh_token"]}
 
         def refreshed_with_another_key():

@@ -163,6 +163,8 @@ class _Cache:
         self.jwks: dict = {"keys": []}
         self.etag = ""
         self.jwks_body = b""
+        self.published: list[tuple[dict, float | None]] = []  # (public JWK, leaves the JWKS at)
+        self.published_until = float("inf")  # when the next of those leaves
         self.loaded = False
         #: The store's key-set version these keys were read under (idp.keys.version), when we
         #: next look at it (time.monotonic: a rate, not a time of day), and whether the last
@@ -212,6 +214,8 @@ def _load(stale_if_error: bool = False):
             return _cache
         if (stale_if_error and _cache.stale and _cache.confirmed
                 and time.monotonic() < _cache.retry_database_at):
+            if now >= _cache.published_until:
+                _publish(now)
             return _cache  # the database was down a moment ago: don't queue on it per request
         try:
             _read(now, _cache.seen)
@@ -225,6 +229,7 @@ def _load(stale_if_error: bool = False):
                             "signing waits for the database", describe(error))
             _cache.stale = True
             _cache.retry_database_at = time.monotonic() + key_version.CHECK_INTERVAL
+            _publish(now)
         return _cache
 
 
@@ -242,17 +247,29 @@ def _read(now: float, version: bytes | None) -> None:
     _cache.private_keys = {row.kid: _cache.private_keys.get(row.kid) or private_key(row)
                            for row in active}
     _cache.signing = {row.alg: _cache.private_keys[row.kid] for row in active}
-    _cache.jwks = {"keys": [_public_members(row.public_jwk) for row in published]}
-    _cache.public = KeySet.import_key_set(_cache.jwks)
-    canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
-    _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
-    _cache.jwks_body = json.dumps(_cache.jwks, separators=(",", ":")).encode()
-    ends = [key_schedule.removed_at(row, config) for row in published if row.state == RETIRED]
+    # Each published key with the time it leaves the JWKS (None: no end yet).
+    _cache.published = [(_public_members(row.public_jwk),
+                         key_schedule.removed_at(row, config) if row.state == RETIRED else None)
+                        for row in published]
+    _publish(now)
+    ends = [end for _, end in _cache.published if end is not None]
     _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
     # Read before the rows: a change committed in between is announced after, and seen next time.
     _cache.version = version
     _cache.confirmed = version is not None
     _cache.loaded, _cache.stale = True, False
+
+
+def _publish(now: float) -> None:
+    """The JWKS and the verification keys from the published keys whose time is not up; also
+    while the database is down, so a retired key leaves the stale JWKS on time too."""
+    _cache.jwks = {"keys": [jwk for jwk, end in _cache.published if end is None or now < end]}
+    _cache.published_until = min([end for _, end in _cache.published
+                                  if end is not None and now < end], default=float("inf"))
+    _cache.public = KeySet.import_key_set(_cache.jwks)
+    canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
+    _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
+    _cache.jwks_body = json.dumps(_cache.jwks, separators=(",", ":")).encode()
 
 
 def _public_members(jwk: dict) -> dict:
