@@ -313,6 +313,14 @@ def test_a_new_username_is_how_the_parent_signs_in(app, parent, mailbox):
     assert parent.sign_in(username="Yvonne.nieuw").status_code == 302
 
 
+def test_an_external_id_is_set_changed_and_removed(app, parent):
+    for given, stored, version in [("hr-1", "hr-1", 3), ("hr-2", "hr-2", 4), (None, "hr-2", 4),
+                                   ("", None, 5)]:
+        do(app, "update_profile", Actor("scim:hr"), external_id=given)
+        with app.app_context():
+            assert (account().external_id, account().version) == (stored, version)
+
+
 def test_update_profile_refuses_what_another_account_has(app, parent, invite):
     invite(username="Ouder.Twee", email="twee@example.org")
     with app.app_context(), pytest.raises(Refused) as refused:
@@ -354,25 +362,62 @@ def cli(runner, *args, input=None):
     return runner.invoke(args=list(args), input=input)
 
 
-@pytest.mark.parametrize("command, action", [
-    ("unlock", "account.unlock"),
-    ("logout", "account.end_sessions"),
-    ("reset-password", "account.password_reset_sent"),
-    ("disable", "account.disable"),
-], ids=["unlock", "logout", "reset-password", "disable"])
-def test_commands_write_the_same_audit_entries(app, runner, parent, command, action):
+@pytest.mark.parametrize("command, action, output", [
+    ("unlock", "account.unlock", "Unlocked Yvonne.testouder (PO2806); it was not locked"),
+    ("logout", "account.end_sessions", "Ended 0 session(s) of Yvonne.testouder (PO2806)."),
+    ("reset-password", "account.password_reset_sent",
+     "A link to choose a new password went to yvonne@example.org."),
+    ("reset-authenticator", "account.reset_authenticator",
+     "The old app of Yvonne.testouder (PO2806) no longer works; a link to link a new one went "
+     "to yvonne@example.org."),
+    ("disable", "account.disable", "Disabled Yvonne.testouder (PO2806)."),
+], ids=["unlock", "logout", "reset-password", "reset-authenticator", "disable"])
+def test_commands_write_the_same_audit_entries(app, runner, parent, mailbox, command, action,
+                                               output):
+    destructive = command in ("disable", "reset-authenticator")
     result = cli(runner, "parent", command, "--org", "PO2806", USERNAME, "--reason", "ticket 9",
-                 "--actor", "Anna", *(["--yes"] if command == "disable" else []))
+                 "--actor", "Anna", *(["--yes"] if destructive else []))
     assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(output)
     [event] = events(app, action)
     assert (event.actor, event.detail["reason"], event.ip) == ("Anna", "ticket 9", None)
+    body_text = body(mailbox.last())
+    # (The embedded outbox echoes e-mails on stderr; the command's own output never has a link.)
+    assert "/nieuwe-app/" not in result.stdout and "/herstellen/" not in result.stdout
+    if "adres: " in body_text:
+        assert body_text.split("adres: ")[1].split()[0].rsplit("/", 1)[1] not in result.stdout
+
+
+def test_enable_and_resend_commands(app, runner, make_org, invite, mailbox):
+    make_org()
+    invite()
+    assert cli(runner, "parent", "disable", "--org", "PO2806", USERNAME, "--reason", "t",
+               "--yes").exit_code == 0
+    refused = cli(runner, "parent", "resend", "--org", "PO2806", USERNAME)
+    assert refused.exit_code == 1
+    assert cli(runner, "parent", "enable", "--org", "PO2806", USERNAME,
+               "--reason", "t").exit_code == 0
+    resent = cli(runner, "parent", "resend", "--org", "PO2806", USERNAME)
+    assert resent.exit_code == 0 and "the old link no longer works" in resent.output
+    assert [e.action for e in events(app)] == ["account.disable", "account.enable",
+                                               "account.resend"]
+
+
+def test_invite_command_suggests_a_username_and_audits(app, runner, make_org, mailbox):
+    make_org()
+    result = cli(runner, "parent", "invite", "--org", "PO2806", "--email", "z@example.org",
+                 "--name", "Zoë de Wit", "--actor", "Piet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Invited Zoe.dewit (PO2806)")
+    assert [(e.actor, e.action) for e in events(app)] == [("Piet", "account.invite")]
 
 
 @pytest.mark.parametrize("command", ["unlock", "logout", "reset-password", "disable", "enable",
                                      "reset-authenticator", "delete"])
 def test_helpdesk_commands_require_a_reason(runner, parent, command):
-    result = cli(runner, "parent", command, "--org", "PO2806", USERNAME, "--yes")
-    assert result.exit_code == 2 and "--reason" in result.output
+    yes = ["--yes"] if command in ("disable", "delete", "reset-authenticator") else []
+    result = cli(runner, "parent", command, "--org", "PO2806", USERNAME, *yes)
+    assert result.exit_code == 2 and "Missing option '--reason'" in result.output
 
 
 @pytest.mark.parametrize("command", ["disable", "delete", "reset-authenticator"])

@@ -64,7 +64,7 @@ def follow(browser, link):
 def submit(browser, page, path, **fields):
     data = pages.form_fields(page.get_data(as_text=True))
     data.update(fields)
-    remember(*fields.values())
+    remember(*(fields.get(name) for name in ("password", "password_again", "code")))
     return browser.post(path, data=data)
 
 
@@ -405,3 +405,16 @@ def test_the_enrolment_page_alone_is_nothing(client, code_added_later):
     assert response.status_code == 400
     assert "Het koppelen van de app duurde te lang. Log opnieuw in." in pages.text(
         response.get_data(as_text=True))
+
+
+def test_a_link_the_parent_asked_for_themselves(app, parent, mailbox):
+    """Self-service (idp.accounts.links.issue): the e-mail says the parent asked for it."""
+    from idp.accounts import links
+
+    with app.app_context():
+        account = db.session.scalar(select(Account))
+        links.issue(account, "password_reset", links.SELF)
+    text = " ".join(mailbox.last().get_body(("plain",)).get_content().split())
+    assert text.startswith("Beste Yvonne Testouder, U heeft gevraagd om een nieuw wachtwoord")
+    page = follow(parent.browser, mailed_link(mailbox))
+    assert page.status_code == 200

@@ -98,9 +98,10 @@ def _clean_name(name: str | None) -> str | None:
 
 
 def _clean_external_id(external_id: str | None) -> str | None:
-    if external_id is not None and (not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID):
+    """None and "" both mean none (update_profile: "" removes it)."""
+    if external_id and (not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID):
         raise Refused(_("Een externe id heeft 1 tot 200 tekens."), "invalid_external_id")
-    return external_id
+    return external_id or None
 
 
 def _others(org: Organisation, account: Account | None):
@@ -301,8 +302,9 @@ def send_password_reset(account: Account, actor: Actor) -> AccountLink:
 def update_profile(account: Account, actor: Actor, *, email: str | None = None,
                    name: str | None = None, username: str | None = None,
                    external_id: str | None = None) -> None:
-    """Change what is given (None: leave as it is). The audit event names the fields changed,
-    not their values; a new e-mail address or username is told to the account holder."""
+    """Change what is given (None: leave as it is; ``external_id=""`` removes it). The audit
+    event names the fields changed, not their values; a new e-mail address or username is told
+    to the account holder."""
     org = account.organisation
     changes = {}
     if email is not None and _clean_email(email) != account.email:
@@ -312,7 +314,7 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
     if name is not None and _clean_name(name) != account.name:
         changes["name"] = _clean_name(name)
     if external_id is not None and _clean_external_id(external_id) != account.external_id:
-        changes["external_id"] = external_id
+        changes["external_id"] = _clean_external_id(external_id)
     if not changes:
         return
     _check_unique(org, account, username=changes.get("username"),

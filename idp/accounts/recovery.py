@@ -23,14 +23,8 @@ SELF = links.SELF
 
 def needs_code(account: Account) -> bool:
     """A new password is confirmed with the app's code: the organisation uses two-factor and
-    an app is linked (without one there is nothing to ask; see ``needs_enrolment``)."""
+    an app is linked (without one there is nothing to ask: the app is linked at sign-in)."""
     return account.organisation.requires_2fa and account.totp_secret_encrypted is not None
-
-
-def needs_enrolment(account: Account) -> bool:
-    """The organisation asks for a code, but this account has no app linked yet (it was made
-    while the organisation did not, or its app was reset)."""
-    return account.organisation.requires_2fa and account.totp_secret_encrypted is None
 
 
 def _allowed(account: Account) -> bool:
