@@ -22,7 +22,9 @@ from idp.sessions.signin import (
     end_all_for,
     end_current,
     grant_is_live,
+    live_for,
     load,
+    prove_code,
     start,
     sweep_expired,
     touch,
@@ -30,6 +32,6 @@ from idp.sessions.signin import (
 
 __all__ = [
     "ADMIN", "BROWSER_KEY", "IDLE", "LOGOUT", "MAX_AGE", "NEW_SIGN_IN", "SignInSession",
-    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "load",
+    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "live_for", "load", "prove_code",
     "start", "sweep_expired", "touch",
 ]

@@ -1,0 +1,1 @@
+"""Account operations (a SHIM in branch issue-12-console until helper `accounts` lands)."""
