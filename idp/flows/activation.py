@@ -110,6 +110,16 @@ def find(token_hash: str) -> Lookup:
     return Lookup(activation, None)
 
 
+def mark_opened(activation: Activation) -> None:
+    """The first time the link's page is shown: the invitation history staff see. One
+    conditional UPDATE, so of two tabs only the first counts."""
+    if activation.opened_at is None:
+        db.session.execute(update(Activation).where(
+            Activation.id == activation.id, Activation.opened_at.is_(None)
+        ).values(opened_at=clock.timestamp()))
+        db.session.commit()
+
+
 def pending_secret(activation: Activation) -> str:
     return totp.decrypt_secret(activation.totp_secret_encrypted)
 

@@ -1,6 +1,8 @@
 """The parents' pages of the console: list, search, filter and paging within the own
 organisation; inviting with a suggested username; a parent's page; the actions' answers."""
 
+import re
+
 import pytest
 
 from idp import clock
@@ -13,7 +15,7 @@ from tests.conftest import subject_of
 def names_listed(response) -> list[str]:
     html = response.get_data(as_text=True)
     return [pages.text(cell) for cell in
-            __import__("re").findall(r'<td><a href="/beheer/ouders/[^"]+">(.*?)</a></td>', html)]
+            re.findall(r'<td><a href="/beheer/ouders/[^"]+">(.*?)</a></td>', html)]
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def test_the_list_is_paged(app, families, make_staff):
     staff = make_staff("medewerker")
     first = staff.page("/beheer/ouders")
     assert names_listed(first) == ["Bram.devries", "Sara.jansen"]
-    next_link = __import__("re").search(r'href="(/beheer/ouders\?na=[^"]+)"',
+    next_link = re.search(r'href="(/beheer/ouders\?na=[^"]+)"',
                                         first.get_data(as_text=True)).group(1)
     second = staff.page(next_link.replace("&amp;", "&"))
     assert names_listed(second) == ["Yvonne.testouder"]
@@ -166,3 +168,30 @@ def test_beheerder_invites_and_disables_staff_but_not_self(app, make_org, make_s
     assert f"/beheer/medewerkers/{anna}/inschakelen" in listing
     own = subject_of(app, "Beheerder.po2806")
     assert f"/beheer/medewerkers/{own}/" not in listing  # no button to disable oneself
+
+
+def invitation_rows(html: str) -> list[list[str]]:
+    table = html.split(">Uitnodigingen</h2>", 1)[1].split("</table>", 1)[0]
+    return [[pages.text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+            if "<td>" in row]
+
+
+def test_invitation_history_shows_opened_then_activated(app, make_org, make_staff, invite,
+                                                        mailbox):
+    from tests.actors import Parent
+
+    make_org()
+    invite()
+    parent = Parent(app.test_client(), mailbox)
+    link = parent.activation_link()
+    staff = make_staff("medewerker")
+    detail = f"/beheer/ouders/{subject_of(app, 'Yvonne.testouder')}"
+    [(sent, opened, outcome, ended)] = invitation_rows(staff.page(detail).get_data(as_text=True))
+    assert (opened, outcome, ended) == ("–", "Nog niet gebruikt", "–")
+    html = parent.open_activation(link).get_data(as_text=True)
+    [(_, opened, outcome, _)] = invitation_rows(staff.page(detail).get_data(as_text=True))
+    assert opened != "–" and outcome == "Nog niet gebruikt"
+    assert parent.submit_activation(html).status_code == 302
+    [(_, _, outcome, ended)] = invitation_rows(staff.page(detail).get_data(as_text=True))
+    assert outcome == "Geactiveerd" and ended != "–"
