@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from idp import clock, sessions, throttle
 from idp.extensions import db
-from idp.models import Account, AccountLink, Activation, AuditEvent, Organisation
+from idp.models import Account, AccountLink, Activation, AuditEvent, Client, Organisation
 from idp.models.account import ACTIVE, DISABLED, INVITED
 from idp.models.account_link import NEW_AUTHENTICATOR
 
@@ -139,20 +139,27 @@ class Detail:
     waiting_until: float | None
     audit: list[AuditEvent]
     pending_reset: AccountLink | None
+    #: client_id -> the relying party's name, for the sessions' websites.
+    client_names: dict[str, str]
 
 
 def detail(account: Account) -> Detail:
     history = invitations(account)
+    live = sessions.live_for(account.id)
+    client_ids = {client_id for signin in live for client_id in signin.clients}
+    names = dict(db.session.execute(select(Client.client_id, Client.name).where(
+        Client.client_id.in_(client_ids))).all()) if client_ids else {}
     failures, waiting_until = throttle.account_state(account.organisation.code, account.username)
     return Detail(
         account=account,
         status=status_of(account, any(i.outcome == "pending" for i in history)),
         invitations=history,
-        sessions=sessions.live_for(account.id),
+        sessions=live,
         failures=failures,
         waiting_until=waiting_until,
         audit=audit_trail(account),
         pending_reset=pending_reset(account),
+        client_names=names,
     )
 
 

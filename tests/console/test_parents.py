@@ -114,7 +114,7 @@ def test_parent_page_shows_invitation_history_and_audit_trail(app, make_org, mak
     assert resent.status_code == 302 and resent.headers["Location"].endswith(detail)
     text = pages.text(staff.page(detail).get_data(as_text=True))
     assert "Vervangen door een nieuwe uitnodiging" in text and "Nog niet gebruikt" in text
-    assert "account.resend" in text and "Medewerker PO2806 (medewerker, PO2806)" in text
+    assert "Nieuwe uitnodiging gestuurd" in text and "Medewerker PO2806 (medewerker, PO2806)" in text
 
 
 @pytest.mark.parametrize("reason, confirm, message, kind", [

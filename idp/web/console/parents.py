@@ -31,6 +31,20 @@ INVITATION_OUTCOMES = {
     "expired": _l("Verlopen"),
     "replaced": _l("Vervangen door een nieuwe uitnodiging"),
 }
+#: The audit log's actions as the parent's history shows them.
+ACTIONS_DONE = {
+    "account.invite": _l("Uitgenodigd"),
+    "account.resend": _l("Nieuwe uitnodiging gestuurd"),
+    "account.unlock": _l("Ontgrendeld"),
+    "account.disable": _l("Uitgeschakeld"),
+    "account.enable": _l("Ingeschakeld"),
+    "account.end_sessions": _l("Overal uitgelogd"),
+    "account.reset_authenticator": _l("App gereset"),
+    "account.approve_reset": _l("Reset van de app goedgekeurd"),
+    "account.password_reset_sent": _l("Link voor nieuw wachtwoord gestuurd"),
+    "account.password_reset": _l("Nieuw wachtwoord gekozen"),
+    "account.update": _l("Gegevens gewijzigd"),
+}
 CONFIRM_FIRST = _l("Vink eerst aan dat u het zeker weet. Er is niets veranderd.")
 REASON_FIRST = _l("Vul eerst een reden in (ticketnummer of korte notitie). Er is niets veranderd.")
 MAIL_FAILED = _l("Het is gedaan, maar de e-mail aan de ouder kon niet worden verstuurd. "
@@ -60,7 +74,8 @@ def parents_list():
 @access.require("parents.view")
 def parent(subject):
     return render_template("console/parent.html", detail=parents.detail(_mine(subject)),
-                           statuses=STATUS_LABELS, outcomes=INVITATION_OUTCOMES)
+                           statuses=STATUS_LABELS, outcomes=INVITATION_OUTCOMES,
+                           actions_done=ACTIONS_DONE)
 
 
 @bp.route("/ouders/uitnodigen", methods=["GET", "POST"])
