@@ -77,7 +77,18 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token: for buttons like "Uitloggen"."""
 
 
+class CurrentPasswordForm(FlaskForm):
+    """The account's own password, to prove more than the e-mail (a new app)."""
+
+    password = PasswordField(
+        _l("Wachtwoord"),
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class CodeForm(FlaskForm):
-    """Only a code: a staff member's second sign-in step, and the console's step-up."""
+    """Only a code: the first code of a newly scanned app, a staff member's second sign-in
+    step, the console's step-up."""
 
     code = code_field()

@@ -9,7 +9,7 @@ from idp import clock, sessions, throttle
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
-from idp.web import end_session
+from idp.web import end_session, links
 from idp.web.errors import error_page
 from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
@@ -31,6 +31,15 @@ FLOW_EXPIRED = _l(
 #: The browser-session key of a staff sign-in waiting for its code, and how long it may wait.
 CODE_STEP_KEY = "sign_in_code_step"
 CODE_STEP_TTL = 300
+#: The button of a parent whose organisation asks for a code they have no app for yet.
+WITHOUT_CODE = "zonder_code"
+#: What the page says on top after activation, a new password, or a new app.
+NOTICES = {
+    "geactiveerd": _l("Uw account is geactiveerd. U kunt nu inloggen."),
+    "hersteld": _l("Uw nieuwe wachtwoord is opgeslagen. U kunt nu inloggen."),
+    "gekoppeld": _l("Uw app is gekoppeld. Log nu in met de code die de app laat zien; wacht "
+                    "eventueel op de volgende code."),
+}
 
 
 def _organisations():
@@ -58,7 +67,8 @@ def login():
     if form.validate_on_submit():
         if chosen is None:
             form.organisation.errors.append(_("Kies uw organisatie."))
-        elif chosen.requires_2fa and not (form.code.data or "").strip():
+        elif (chosen.requires_2fa and not (form.code.data or "").strip()
+              and not request.form.get(WITHOUT_CODE)):
             form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
         else:
             outcome = login_flow.authenticate(
@@ -74,6 +84,9 @@ def login():
                 session[CODE_STEP_KEY] = {"account_id": outcome.pending.id, "flow": flow_id,
                                           "at": clock.now()}
                 return redirect(url_for("login.code_step"))
+            if outcome.result == login_flow.ENROL:
+                db.session.commit()
+                return links.start_enrolment(outcome.account, flow_id)
             if outcome.account is not None:
                 return _signed_in(outcome, flow_id)
             db.session.rollback()
@@ -86,7 +99,7 @@ def login():
         organisations=organisations,
         show_code=bool(chosen and chosen.requires_2fa),
         error=error or (request.args.get("code_fout") and WRONG),
-        notice=request.args.get("geactiveerd") and _("Uw account is geactiveerd. U kunt nu inloggen."),
+        notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
     ), status
 
 
