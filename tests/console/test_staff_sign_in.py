@@ -129,3 +129,19 @@ def test_a_wrong_step_up_code_changes_nothing(app, make_org, make_staff, invite)
     assert wrong.status_code == 400
     again = staff.act(f"/beheer/ouders/{subject}", f"/beheer/ouders/{subject}/verwijderen")
     assert "/beheer/bevestigen" in again.headers["Location"]
+
+
+@pytest.mark.parametrize("target, lands_on", [
+    ("/beheer/ouders", "/beheer/ouders"),
+    ("https://evil.example/beheer/", "/beheer/"),
+    ("//evil.example/beheer/", "/beheer/"),
+    ("/beheer\\@evil.example", "/beheer/"),
+    ("/inloggen", "/beheer/"),
+], ids=["console-page", "other-site", "scheme-relative", "backslash", "outside-console"])
+def test_step_up_returns_only_to_a_console_page(app, make_org, make_staff, target, lands_on):
+    make_org()
+    staff = make_staff("helpdesk")
+    clock.advance(30)
+    response = staff.give_code(url=f"/beheer/bevestigen?next={target}")
+    assert response.status_code == 302
+    assert response.headers["Location"] in (lands_on, f"http://idp.test{lands_on}")
