@@ -14,12 +14,13 @@ WHO = (M, H, B, S, PARENT, NOBODY)
 ORG_STAFF, HELPDESK_UP = {M, H, B}, {H, B}
 
 #: (method, path with {parent} / {staff}, the roles allowed, the answer when allowed: an
-#: empty invite form is a 400 with its errors, an unticked action a redirect saying so).
+#: empty form is a 400 with its errors, an unticked action a redirect saying so).
 #: Refused: 403 for a signed-in person without the role, a redirect to sign in for nobody;
 #: a parent or staff member of another organisation is 404 for those allowed (as if absent).
 ROUTES = [
     ("GET", "/beheer/", {M, H, B, S}, 200),
     ("GET", "/beheer/bevestigen", {M, H, B, S}, 200),
+    ("POST", "/beheer/bevestigen", {M, H, B, S}, 400),
     ("GET", "/beheer/ouders", ORG_STAFF, 200),
     ("GET", "/beheer/ouders?q=yvonne&status=active", ORG_STAFF, 200),
     ("GET", "/beheer/ouders/uitnodigen", ORG_STAFF, 200),
