@@ -145,3 +145,24 @@ def test_step_up_returns_only_to_a_console_page(app, make_org, make_staff, targe
     response = staff.give_code(url=f"/beheer/bevestigen?next={target}")
     assert response.status_code == 302
     assert response.headers["Location"] in (lands_on, f"http://idp.test{lands_on}")
+
+
+def test_the_second_step_keeps_a_relying_partys_request(app, make_org, make_client, make_staff):
+    """A staff member who signs in for a relying party (in an organisation without codes)
+    goes back to it after the code, with a token that says a code was used."""
+    from tests.actors import RelyingParty
+
+    make_org(requires_2fa=False)
+    registered = make_client()
+    staff = make_staff("helpdesk", sign_in=False)
+    rp = RelyingParty(staff.browser, registered["client_id"], registered["client_secret"],
+                      registered["redirect_uri"])
+    start = rp.send_to_authorize(staff.browser, "GET")
+    first = Parent.sign_in(staff, start.headers["Location"], code="")
+    assert first.headers["Location"].endswith("/inloggen/code")
+    done = staff.give_code()
+    back = staff.browser.get(done.headers["Location"])
+    params = rp.callback_params(back)
+    tokens = rp.exchange(params["code"]).get_json()
+    claims = rp.validate_id_token(tokens["id_token"], tokens["access_token"])
+    assert claims["amr"] == ["pwd", "otp"]
