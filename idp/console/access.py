@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import abort, current_app, g, redirect, request, url_for
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 
 from idp import clock, sessions
 from idp.accounts.actions import Actor
@@ -112,7 +113,7 @@ def check(permission: str, view_args: dict, step_up: bool = False):
     if step_up and clock.now() - (signin.code_at or 0) > current_app.config["IDP_CONSOLE_STEP_UP_TTL"]:
         return redirect(url_for("console.confirm") + "?" + urlencode({"next": _back()}))
     if request.method == "POST" and rate_limited(staff):
-        abort(429)
+        raise TooManyRequests(retry_after=60 - int(clock.now() % 60))
     return None
 
 
