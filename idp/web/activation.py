@@ -45,9 +45,10 @@ def activate():
         status = 410 if lookup.problem in (flow.USED, flow.EXPIRED) else 404
         return render_template("activation/problem.html", message=PROBLEMS[lookup.problem]), status
     activation = lookup.activation
+    flow.mark_opened(activation)
     account = activation.account
     secret = flow.pending_secret(activation)
-    two_factor = account.organisation.requires_2fa
+    two_factor = account.organisation.requires_2fa or account.is_staff  # staff: always
     form = ActivationForm()
     if not two_factor:
         del form.code  # nothing to enrol: this organisation signs in without a code

@@ -101,10 +101,12 @@ def init_errors(app):
         response = _answer(error.code or 500)
         if isinstance(response, tuple):
             response = app.make_response(response)
-        # RFC 9110 15.5.6: a 405 says which methods the page does take.
-        allow = dict(error.get_headers()).get("Allow")
-        if allow:
-            response.headers["Allow"] = allow
+        # RFC 9110 15.5.6: a 405 says which methods the page does take; a 429 or 503 may say
+        # when to try again (10.2.3).
+        headers = dict(error.get_headers())
+        for name in ("Allow", "Retry-After"):
+            if headers.get(name):
+                response.headers[name] = headers[name]
         return response
 
     def store_down(error):

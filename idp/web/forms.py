@@ -88,6 +88,7 @@ class CurrentPasswordForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    """The first code of a newly scanned app."""
+    """Only a code: the first code of a newly scanned app, a staff member's second sign-in
+    step, the console's step-up."""
 
     code = code_field()
