@@ -168,14 +168,27 @@ def end_current() -> None:
         end(sid, LOGOUT)
 
 
-def end_all_for(account_id: int, reason: str = ADMIN) -> int:
-    """End every session of one account (the helpdesk, a password change); returns how many."""
+def end_all_for(account_id: int, reason: str = ADMIN, keep: str | None = None) -> int:
+    """End every session of one account (the helpdesk, a password change), but ``keep`` (the
+    sid of the browser that made the change); returns how many ended."""
     index = BY_ACCOUNT + str(account_id)
     ended = 0
     for sid in store().scheduled(index):
+        if keep is not None and crypto.same(sid, keep):
+            continue
         ended += end(sid, reason)
         store().unschedule(index, sid)  # also a stale entry whose record already expired
     return ended
+
+
+def for_account(account_id: int) -> list[SignInSession]:
+    """The account's live sessions, the most recently used first (the account page lists them)."""
+    found = []
+    for sid in store().scheduled(BY_ACCOUNT + str(account_id)):
+        signin = _read(sid)
+        if signin is not None and signin.is_live():
+            found.append(signin)
+    return sorted(found, key=lambda signin: signin.last_seen, reverse=True)
 
 
 def sweep_expired(limit: int = 500) -> int:
@@ -190,7 +203,6 @@ def sweep_expired(limit: int = 500) -> int:
         else:
             ended += end(sid, signin.end_reason())
     return ended
-
 
 
 def count() -> int:

@@ -4,17 +4,22 @@ The link's token is moved out of the address bar at once (into the server-side s
 does not linger in browser history or leak through a Referer header.
 """
 
-from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import crypto
 from idp.auth import password_policy, totp
 from idp.flows import activation as flow
+from idp.flows import self_service
+from idp.web.after_response import run_after
 from idp.web.errors import error_page
-from idp.web.forms import ActivationForm
+from idp.web.forms import ActivationForm, ConfirmForm
+from idp.web.self_service import throttled_answer
 
 bp = Blueprint("activation", __name__)
 SESSION_KEY = "activation"
+#: The hash of a link that no longer works, for "Stuur mij een nieuwe link".
+PROBLEM_KEY = "activation_problem"
 
 PROBLEMS = {
     flow.UNKNOWN: _l("Deze activatielink is niet geldig. Controleer of u de hele link uit de "
@@ -41,9 +46,10 @@ def open_link(token):
 def activate():
     lookup = flow.find(session.get(SESSION_KEY) or "")
     if lookup.activation is None:
-        session.pop(SESSION_KEY, None)
-        status = 410 if lookup.problem in (flow.USED, flow.EXPIRED) else 404
-        return render_template("activation/problem.html", message=PROBLEMS[lookup.problem]), status
+        token_hash = session.pop(SESSION_KEY, None)
+        if token_hash:
+            session[PROBLEM_KEY] = token_hash
+        return _problem(lookup.problem)
     activation = lookup.activation
     account = activation.account
     secret = flow.pending_secret(activation)
@@ -62,14 +68,40 @@ def activate():
             session.pop(SESSION_KEY, None)
             return redirect(url_for("login.login", geactiveerd=1))
         else:
-            return render_template("activation/problem.html", message=PROBLEMS[flow.USED]), 410
-    label = f"{account.username} ({account.organisation.code})"
-    uri = totp.provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
+            return _problem(flow.USED)
     return render_template(
         "activation/activate.html",
         form=form,
         account=account,
         two_factor=two_factor,
-        qr=totp.qr_data_uri(uri),
-        key=totp.key_in_groups(secret),
+        **enrolment(secret, account),
     ), (400 if form.is_submitted() else 200)
+
+
+def enrolment(secret: str, account) -> dict:
+    """What a page needs to link an app: the otpauth link (same phone), its QR code (another
+    phone) and the key in groups of four (typed by hand)."""
+    label = f"{account.username} ({account.organisation.code})"
+    uri = totp.provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
+    return {"otpauth": uri, "qr": totp.qr_data_uri(uri), "key": totp.key_in_groups(secret)}
+
+
+def _problem(problem: str):
+    """The page for a link that does not work; where a new one could help, it offers one."""
+    status = 410 if problem in (flow.USED, flow.EXPIRED) else 404
+    return render_template("activation/problem.html", message=PROBLEMS[problem],
+                           offer_new_link=problem != flow.USED, form=ConfirmForm()), status
+
+
+@bp.post("/activeren/nieuwe-link")
+def new_link():
+    """"Stuur mij een nieuwe link": the same answer whether or not a link is sent."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("activation/problem.html", message=None, offer_new_link=True,
+                               form=form), 400
+    asked = self_service.ask_new_activation(session.get(PROBLEM_KEY) or "",
+                                            request.remote_addr or "")
+    if asked.throttled:
+        return throttled_answer()
+    return run_after(render_template("activation/new_link_sent.html"), asked.job)

@@ -28,8 +28,16 @@ FLOW_EXPIRED = _l(
 )
 
 
-def _organisations():
-    return db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+def organisations_for(form) -> list[Organisation]:
+    """Every organisation, by code; ``form.organisation`` gets them as its choices (and the
+    only one chosen already when there is just one)."""
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
+        (org.code, org.display_name) for org in organisations
+    ]
+    if request.method == "GET" and len(organisations) == 1:
+        form.organisation.data = organisations[0].code
+    return organisations
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
@@ -38,14 +46,9 @@ def login():
     flow = login_flow.load_flow(flow_id) if flow_id else None
     if flow_id and flow is None:
         return render_template("login/expired.html", message=FLOW_EXPIRED), 400
-    organisations = _organisations()
-    by_code = {org.code: org for org in organisations}
     form = LoginForm()
-    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
-        (org.code, org.display_name) for org in organisations
-    ]
-    if request.method == "GET" and len(organisations) == 1:
-        form.organisation.data = organisations[0].code
+    organisations = organisations_for(form)
+    by_code = {org.code: org for org in organisations}
     if request.method == "GET" and flow:
         form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
