@@ -1,2 +1,8 @@
-"""SHIM (issue-14-selfservice): stands in for helper `accounts`' package until it is merged;
-deleted at merge. Only the names self-service uses, with the contract's signatures."""
+"""Operations on accounts, shared by the staff console, provisioning (SCIM), the commands and
+the account holder's own pages.
+
+    actions  what staff, provisioning clients and commands may do to an account (audited)
+    links    single-use links e-mailed to the account holder: new password, new authenticator
+    notices  the e-mails telling the account holder what happened
+    recovery what the account holder does with such a link (new password, new app)
+"""

@@ -9,14 +9,12 @@ the password die, and the account holder gets an e-mail.
 
 import logging
 
-from sqlalchemy import update
-
 from idp import audit, clock, sessions, throttle
 from idp.accounts import links, notices
 from idp.auth import password_policy, passwords, totp
 from idp.extensions import db
 from idp.flows import lockout
-from idp.models import Account, AccountLink
+from idp.models import Account
 from idp.models.account_link import PASSWORD_RESET
 
 log = logging.getLogger(__name__)
@@ -53,11 +51,7 @@ def change(account: Account, current: str, code: str, new: str, keep_sid: str,
     throttle.record_success(org_code, username)
     now = clock.timestamp()
     account.password_hash = passwords.hash_password(new)
-    db.session.execute(  # an e-mailed reset link may no longer choose another password
-        update(AccountLink)
-        .where(AccountLink.account_id == account.id, AccountLink.purpose == PASSWORD_RESET,
-               AccountLink.used_at.is_(None), AccountLink.expires_at > now)
-        .values(expires_at=now))
+    links.void(account, now, PASSWORD_RESET)  # an e-mailed link may not choose another one
     audit.for_account(links.SELF, "account.password_change", account, ip=ip)
     db.session.commit()
     ended = sessions.end_all_for(account.id, sessions.ADMIN, keep=keep_sid)

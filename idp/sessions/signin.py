@@ -181,14 +181,14 @@ def end_all_for(account_id: int, reason: str = ADMIN, keep: str | None = None) -
     return ended
 
 
-def for_account(account_id: int) -> list[SignInSession]:
-    """The account's live sessions, the most recently used first (the account page lists them)."""
+def live_for(account_id: int) -> list[SignInSession]:
+    """The account's sessions that are still live (for the helpdesk: where it is signed in)."""
     found = []
     for sid in store().scheduled(BY_ACCOUNT + str(account_id)):
         signin = _read(sid)
         if signin is not None and signin.is_live():
             found.append(signin)
-    return sorted(found, key=lambda signin: signin.last_seen, reverse=True)
+    return found
 
 
 def sweep_expired(limit: int = 500) -> int:

@@ -76,7 +76,8 @@ def when(timestamp: float) -> str:
 
 
 def _sign_ins(signin) -> list[dict]:
-    listed = sessions.for_account(signin.account_id)
+    listed = sorted(sessions.live_for(signin.account_id), key=lambda each: each.last_seen,
+                    reverse=True)
     client_ids = {client_id for each in listed for client_id in each.clients}
     names = dict(db.session.execute(select(Client.client_id, Client.name)
                                     .where(Client.client_id.in_(client_ids))).all()) if client_ids else {}
