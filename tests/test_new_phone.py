@@ -15,6 +15,7 @@ from idp.extensions import db
 from idp.models import Account, AuditEvent, Organisation
 from tests import pages
 from tests.actors import authenticator_code, decode_qr
+from tests.test_account_page import signed_in  # noqa: F401  (the fixture)
 from tests.test_sign_in import is_signed_in
 
 OLD_CODE_WRONG = ("Deze code klopt niet. Vul de code in die de app op uw oude telefoon nu laat "
@@ -25,13 +26,6 @@ MOVE_OVER = "Het verplaatsen duurde te lang of is ergens anders al gedaan. Begin
 MOVED = ("Uw nieuwe telefoon is gekoppeld. Gebruik vanaf nu de code uit de app op uw nieuwe "
          "telefoon. De codes van uw oude telefoon werken niet meer.")
 PATH = "/account/app-verplaatsen"
-
-
-@pytest.fixture
-def signed_in(parent):
-    assert parent.sign_in().status_code == 302
-    clock.advance(30)
-    return parent
 
 
 def submit_code(browser, code, drop=()):
