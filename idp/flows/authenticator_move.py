@@ -1,7 +1,7 @@
 """Moving the authenticator app to a new phone while the old one still works (account page).
 
 Three steps, kept as a small flow record in the browser session: the current code from the old
-app (counted like a sign-in by idp.throttle, and subject to the replay guard); then a new secret
+app (counted like a sign-in, idp.accounts.recovery; the replay guard applies); then a new secret
 is shown as a QR code and a key; then a code from the new app saves it. The old secret stops
 working at that moment (one conditional UPDATE: only if it is still the one the flow started
 from). The flow belongs to one sign-in session and lasts ``IDP_AUTHENTICATOR_MOVE_TTL``.
@@ -15,10 +15,9 @@ from flask import current_app
 from sqlalchemy import update
 
 from idp import audit, clock, crypto, throttle
-from idp.accounts import links, notices
+from idp.accounts import links, notices, recovery
 from idp.auth import totp
 from idp.extensions import db
-from idp.flows import lockout
 from idp.models import Account
 
 log = logging.getLogger(__name__)
@@ -36,18 +35,12 @@ def start(account: Account, old_code: str, sid: str) -> dict | None:
     """Check the old app's code; the flow record (new secret encrypted), or None when wrong."""
     if not can_move(account):
         return None
-    org_code, username = account.organisation.code, account.username
-    if throttle.account_refusal(org_code, username, account):
-        log.info("authenticator move refused: account throttled")
-        return None
-    secret = totp.decrypt_secret(account.totp_secret_encrypted)
-    if not totp.accept_for_account(account, secret, old_code):
+    if not recovery.check_code(account, old_code):
         db.session.rollback()
-        lockout.notify(account, throttle.record_failure(org_code, username))
         log.info("authenticator move refused: wrong or replayed code (account %s)", account.id)
         return None
     db.session.commit()  # the old code is used up
-    throttle.record_success(org_code, username)
+    throttle.record_success(account.organisation.code, account.username)
     return {
         "account_id": account.id,
         "sid": sid,
@@ -81,7 +74,8 @@ def finish(account: Account, flow: dict, new_code: str, ip: str) -> bool | None:
         .where(Account.id == account.id, Account.totp_secret_encrypted == old)
         .values(totp_secret_encrypted=base64.b64decode(flow["secret"]),
                 # the enrolment code may not sign in as well
-                totp_last_step=max(step, account.totp_last_step or 0))
+                totp_last_step=max(step, account.totp_last_step or 0),
+                version=Account.version + 1, updated_at=clock.timestamp())
     ).rowcount == 1
     if not saved:
         db.session.rollback()

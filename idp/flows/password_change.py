@@ -1,16 +1,16 @@
 """Changing the password on the account page: the current password (and the code from the app
 where the organisation asks for one), then the new one, which follows the password policy.
 
-Proving the current password again counts like a sign-in (idp.throttle): a browser left signed
-in cannot be used to guess it. Afterwards every other session of the account ends, with
-back-channel logouts; the browser that made the change stays signed in. Unused links to reset
-the password die, and the account holder gets an e-mail.
+Proving the current password and code again counts like a sign-in (idp.throttle, as in
+idp.accounts.recovery): a browser left signed in cannot be used to guess them. Afterwards every other
+session of the account ends, with back-channel logouts; the browser that made the change stays
+signed in. Unused links to reset the password die, and the account holder gets an e-mail.
 """
 
 import logging
 
 from idp import audit, clock, sessions, throttle
-from idp.accounts import links, notices
+from idp.accounts import links, notices, recovery
 from idp.auth import password_policy, passwords, totp
 from idp.extensions import db
 from idp.flows import lockout
@@ -26,10 +26,6 @@ CHANGED = notices.Notice("Uw wachtwoord is gewijzigd", (
 WRONG_CURRENT = "wrong_current"
 
 
-def needs_code(account: Account) -> bool:
-    return account.organisation.requires_2fa and account.totp_secret_encrypted is not None
-
-
 def change(account: Account, current: str, code: str, new: str, keep_sid: str,
            ip: str) -> str | None:
     """Change the password; None when done, else WRONG_CURRENT or the policy's sentence."""
@@ -37,20 +33,22 @@ def change(account: Account, current: str, code: str, new: str, keep_sid: str,
     if problem:  # before the code is checked: a refused new password must not use it up
         return problem
     org_code, username = account.organisation.code, account.username
+    # One throttling check for the password and the code together (recovery's checks each
+    # claim a turn: two in a row would refuse the second after a delay).
     if throttle.account_refusal(org_code, username, account):
         passwords.verify_password(None, current)  # as slow as a wrong password
         log.info("password change refused: account throttled")
         return WRONG_CURRENT
     if not _proves_current(account, current, code):
         db.session.rollback()
-        failures = throttle.record_failure(org_code, username)
-        lockout.notify(account, failures)
+        lockout.notify(account, throttle.record_failure(org_code, username))
         log.info("password change refused: wrong current password or code (account %s)",
                  account.id)
         return WRONG_CURRENT
     throttle.record_success(org_code, username)
     now = clock.timestamp()
     account.password_hash = passwords.hash_password(new)
+    account.touch(now)
     links.void(account, now, PASSWORD_RESET)  # an e-mailed link may not choose another one
     audit.for_account(links.SELF, "account.password_change", account, ip=ip)
     db.session.commit()
@@ -62,9 +60,8 @@ def change(account: Account, current: str, code: str, new: str, keep_sid: str,
 
 def _proves_current(account: Account, current: str, code: str) -> bool:
     password_ok = passwords.verify_password(account.password_hash, current)
-    if not needs_code(account):
+    if not recovery.needs_code(account):
         return password_ok
+    # The code is checked even after a wrong password: no hint which of the two was wrong.
     secret = totp.decrypt_secret(account.totp_secret_encrypted)
-    # The code is checked even after a wrong password: same work, and no hint which was wrong.
-    code_ok = totp.accept_for_account(account, secret, code)
-    return password_ok and code_ok
+    return totp.accept_for_account(account, secret, code) and password_ok

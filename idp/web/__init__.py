@@ -11,7 +11,8 @@ from idp.web.hardening import init_hardening
 
 
 def init_web(app):
-    from idp.web import account, activation, end_session, health, login, oauth, self_service
+    from idp.web import (account, activation, end_session, health, links, login, oauth,
+                         self_service)
     from idp.web.limits import init_limits
     from idp.web.request_class import Request
     from idp.web.trusted_host import init_trusted_host
@@ -20,11 +21,12 @@ def init_web(app):
     # First, so nothing else runs for a request for another host or beyond the limits.
     init_trusted_host(app)
     init_limits(app)
-    for module in (health, oauth, end_session, activation, login, account, self_service):
+    for module in (health, oauth, end_session, activation, links, login, account, self_service):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
     csrf.exempt(activation.bp)
+    csrf.exempt(links.bp)
     csrf.exempt(login.bp)
     csrf.exempt(account.bp)
     csrf.exempt(self_service.bp)

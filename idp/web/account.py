@@ -18,11 +18,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from idp import audit, sessions
-from idp.accounts import links
+from idp.accounts import links, recovery
+from idp.auth import totp
 from idp.extensions import db
 from idp.flows import authenticator_move, password_change
 from idp.models import Account, Client
-from idp.web.activation import CODE_WRONG, enrolment
+from idp.web.activation import CODE_WRONG
 from idp.web.forms import CodeForm, ConfirmForm, PasswordChangeForm
 
 bp = Blueprint("account", __name__)
@@ -102,7 +103,7 @@ def home(signin, account):
 @signed_in
 def change_password(signin, account):
     form = PasswordChangeForm()
-    needs_code = password_change.needs_code(account)
+    needs_code = recovery.needs_code(account)
     if not needs_code:
         del form.code
     error = None
@@ -178,5 +179,5 @@ def move_authenticator(signin, account):
         form.code.errors.append(CODE_WRONG)
         form.code.data = ""
     return render_template("account/move_new.html", form=form, account=account,
-                           **enrolment(secret, account)), (400 if request.method == "POST" else 200)
+                           **totp.enrolment(secret, account)), (400 if request.method == "POST" else 200)
 

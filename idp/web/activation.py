@@ -4,7 +4,7 @@ The link's token is moved out of the address bar at once (into the server-side s
 does not linger in browser history or leak through a Referer header.
 """
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import crypto
@@ -12,9 +12,8 @@ from idp.auth import password_policy, totp
 from idp.flows import activation as flow
 from idp.flows import self_service
 from idp.web.after_response import run_after
-from idp.web.errors import error_page
+from idp.web.errors import error_page, too_many_emails
 from idp.web.forms import ActivationForm, ConfirmForm
-from idp.web.self_service import throttled_answer
 
 bp = Blueprint("activation", __name__)
 SESSION_KEY = "activation"
@@ -74,16 +73,8 @@ def activate():
         form=form,
         account=account,
         two_factor=two_factor,
-        **enrolment(secret, account),
+        **totp.enrolment(secret, account),
     ), (400 if form.is_submitted() else 200)
-
-
-def enrolment(secret: str, account) -> dict:
-    """What a page needs to link an app: the otpauth link (same phone), its QR code (another
-    phone) and the key in groups of four (typed by hand)."""
-    label = f"{account.username} ({account.organisation.code})"
-    uri = totp.provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
-    return {"otpauth": uri, "qr": totp.qr_data_uri(uri), "key": totp.key_in_groups(secret)}
 
 
 def _problem(problem: str):
@@ -103,5 +94,5 @@ def new_link():
     asked = self_service.ask_new_activation(session.get(PROBLEM_KEY) or "",
                                             request.remote_addr or "")
     if asked.throttled:
-        return throttled_answer()
+        return too_many_emails()
     return run_after(render_template("activation/new_link_sent.html"), asked.job)

@@ -112,5 +112,17 @@ class PasswordChangeForm(FlaskForm):
     password, password_again = new_password_fields()
 
 
+class CurrentPasswordForm(FlaskForm):
+    """The account's own password, to prove more than the e-mail (a new app)."""
+
+    password = PasswordField(
+        _l("Wachtwoord"),
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class CodeForm(FlaskForm):
-    code = code_field(_l("Code uit de app"))
+    """The first code of a newly scanned app."""
+
+    code = code_field()

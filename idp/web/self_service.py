@@ -2,31 +2,20 @@
 of nieuw?". Thin: the work is in idp.flows.self_service; e-mails go out after the answer
 (idp.web.after_response), so every answer looks and takes the same, whatever exists."""
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import sessions, throttle
+from idp import sessions
 from idp.extensions import db
 from idp.flows import self_service as flow
 from idp.models import Account, Organisation
 from idp.web.after_response import run_after
-from idp.web.errors import error_page
+from idp.web.errors import too_many_emails
 from idp.web.forms import ForgottenPasswordForm
 from idp.web.login import organisations_for
 
 bp = Blueprint("self_service", __name__)
-
-TOO_MANY = _l(
-    "Er is vanaf deze internetverbinding te vaak om een e-mail gevraagd. Wacht een uur en "
-    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
-)
-
-
-def throttled_answer():
-    body, status = error_page(429, TOO_MANY)
-    window = current_app.config["IDP_SELFSERVICE_WINDOW"]
-    return body, status, {"Retry-After": str(throttle.retry_after(window))}
 
 
 @bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
@@ -41,7 +30,7 @@ def forgotten_password():
             asked = flow.ask_password_reset(chosen.code, form.identifier.data,
                                             request.remote_addr or "")
             if asked.throttled:
-                return throttled_answer()
+                return too_many_emails()
             page = render_template("self_service/forgotten_sent.html", organisation=chosen)
             return run_after(page, asked.job)
     return render_template("self_service/forgotten.html", form=form), (
