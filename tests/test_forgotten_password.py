@@ -8,12 +8,13 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from idp import clock, crypto
+from idp import clock, crypto, worker
 from idp.extensions import db
 from idp.models import Account, AccountLink, AuditEvent, Organisation
 from idp.models.account_link import PASSWORD_RESET
 from tests import pages
-from tests.actors import Parent
+from tests.actors import Parent, RelyingParty, authenticator_code
+from tests.test_oidc_flow import sign_in_at
 
 SENT_TITLE = "Kijk in uw e-mail"
 
@@ -204,3 +205,71 @@ def test_the_pages_have_english_too(parent):
     assert "Forgotten your password?" in pages.text(page.get_data(as_text=True))
     answer = post(parent.browser, organisation="PO2806", identifier="Yvonne.testouder")
     assert "Check your e-mail" in pages.text(answer.get_data(as_text=True))
+
+
+# --- end to end: the e-mailed link (helper accounts' /herstellen page) ----------------------
+NEW_PASSWORD = "zeilen op het haringvliet 2027"
+
+
+def open_link(parent, link):
+    """Open the e-mailed link: the token leaves the address bar at once."""
+    first = parent.browser.get(link)
+    assert first.status_code == 302 and first.headers["Location"] == "/herstellen"
+    return parent.browser.get("/herstellen")
+
+
+def open_reset_page(parent):
+    parent.forgot_password()
+    return open_link(parent, parent.link_in_last_email())
+
+
+def choose(parent, page, **changes):
+    fields = pages.form_fields(page.get_data(as_text=True))
+    fields.update(password=NEW_PASSWORD, password_again=NEW_PASSWORD)
+    fields.update(changes)
+    return parent.browser.post("/herstellen", data=fields)
+
+
+def test_the_email_alone_cannot_take_over_a_two_factor_account(app, parent, mailbox):
+    """Someone who reads the parent's e-mail but has no phone: the page wants the app's code."""
+    with app.app_context():
+        old_hash = db.session.scalar(select(Account.password_hash))
+    page = open_reset_page(parent)
+    assert 'id="code"' in page.get_data(as_text=True)
+    for code in ("", "000000"):
+        response = choose(parent, page, code=code)
+        assert response.status_code == 400
+        with app.app_context():
+            assert db.session.scalar(select(Account.password_hash)) == old_hash
+    assert parent.sign_in(password=NEW_PASSWORD).status_code == 400
+
+
+def test_the_link_sets_a_new_password_once_and_ends_every_session(
+        app, parent, mailbox, make_client, logout_receiver):
+    made = make_client(name="Dossier", backchannel_logout_uri=logout_receiver.uri)
+    elsewhere = Parent(app.test_client(), mailbox)
+    elsewhere.secret = parent.secret
+    rp = RelyingParty(elsewhere.browser, made["client_id"], made["client_secret"],
+                      made["redirect_uri"])
+    id_token = rp.validate_id_token(rp.exchange(sign_in_at(rp, elsewhere)["code"])
+                                    .get_json()["id_token"])
+    clock.advance(30)
+    parent.forgot_password()
+    link = parent.link_in_last_email()
+    response = choose(parent, open_link(parent, link), code=authenticator_code(parent.secret))
+    assert response.status_code == 302 and response.headers["Location"] == "/inloggen?hersteld=1"
+    assert "Uw wachtwoord is gewijzigd" in mailbox.last()["Subject"]
+    with app.app_context():
+        worker.run_once()
+    [token] = logout_receiver.tokens
+    assert rp.verify_logout_token(token)["sid"] == id_token["sid"]
+    assert open_link(parent, link).status_code == 410  # the link works once
+    clock.advance(30)
+    assert parent.sign_in(password=NEW_PASSWORD).status_code == 302
+
+
+def test_the_link_expires_after_thirty_minutes(parent):
+    parent.forgot_password()
+    link = parent.link_in_last_email()
+    clock.advance(30 * 60 + 1)
+    assert open_link(parent, link).status_code == 410
