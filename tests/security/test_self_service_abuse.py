@@ -110,14 +110,17 @@ def test_the_email_carries_the_link_only_to_the_address_on_file(client, mailbox,
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_known_and_unknown_accounts_take_the_same_time(app, client, accounts):
-    """The answer is timed up to the moment the browser has it; the e-mail (an SMTP round trip
-    to a real server) happens after that, so it cannot tell the two apart. Interleaved, the
-    fastest runs are within 50 % of each other (the margin is for a busy two-core CI machine)."""
+    """The answer is timed up to the moment the browser has it; the e-mail (a link and an SMTP
+    round trip to a real server) happens after that, so it is not in the answer's time.
+    Interleaved, the fastest runs are within 50 % of each other (the margin is for a busy
+    two-core CI machine). The e-mail work does keep this process busy for a moment after the
+    answer, so each timed request follows an untimed one for an unknown account: what is
+    compared is the answer itself (docs: "Self-service", the limits of this defence)."""
     app.config["IDP_SELFSERVICE_ACCOUNT_REQUESTS"] = 1000
     timings = {"Yvonne.testouder": [], "Niemand.hier": []}
-    ask(client, "Niemand.hier").close()  # warm up
-    for _ in range(12):
+    for _ in range(20):
         for identifier, runs in timings.items():
+            ask(client, "Niemand.anders").close()
             started = time.perf_counter()
             response = ask(client, identifier)
             runs.append(time.perf_counter() - started)
