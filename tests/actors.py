@@ -46,10 +46,7 @@ class Parent:
         self.secret = None
 
     def activation_link(self) -> str:
-        body = self.mailbox.last().get_body(("plain",)).get_content()
-        link = re.search(r"adres: (\S+)", body).group(1)
-        remember(link, link.rsplit("/", 1)[-1])
-        return link
+        return self.link_in_last_email()
 
     def open_activation(self, link: str | None = None):
         response = self.browser.get(link or self.activation_link())
@@ -98,6 +95,23 @@ class Parent:
         )
         return self.browser.post(login_url, data=fields)
 
+
+    def forgot_password(self, identifier=None, org=None):
+        """"Wachtwoord vergeten?": organisation and username (or e-mail address). The answer is
+        read in full, as a browser does; only then does the e-mail go out."""
+        page = self.browser.get("/wachtwoord-vergeten")
+        fields = pages.form_fields(page.get_data(as_text=True))
+        fields.update(organisation=org or self.org, identifier=identifier or self.username)
+        response = self.browser.post("/wachtwoord-vergeten", data=fields)
+        response.close()
+        return response
+
+    def link_in_last_email(self) -> str:
+        """The link after "adres:" in the last e-mail (welcome, password reset, new app)."""
+        body = self.mailbox.last().get_body(("plain",)).get_content()
+        link = re.search(r"adres: (\S+)", body).group(1)
+        remember(link, link.rsplit("/", 1)[-1])
+        return link
 
     def log_out(self):
         """The person icon top right, then "Uitloggen"."""

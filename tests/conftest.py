@@ -250,6 +250,13 @@ class Mailbox:
         assert messages, "no e-mail was sent"
         return messages[-1]
 
+    def count(self) -> int:
+        """How many were sent so far, without waiting for one (SMTP delivery is synchronous)."""
+        if self.backend == "postgres":
+            return len(self.smtp_server[1].messages)
+        outbox = Path(self.app.config["IDP_INSTANCE_DIR"]) / "outbox"
+        return len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+
 
 @pytest.fixture
 def mailbox(app, backend, smtp_server):

@@ -188,11 +188,14 @@ def end_current() -> None:
         end(sid, LOGOUT)
 
 
-def end_all_for(account_id: int, reason: str = ADMIN) -> int:
-    """End every session of one account (the helpdesk, a password change); returns how many."""
+def end_all_for(account_id: int, reason: str = ADMIN, keep: str | None = None) -> int:
+    """End every session of one account (the helpdesk, a password change), but ``keep`` (the
+    sid of the browser that made the change); returns how many ended."""
     index = BY_ACCOUNT + str(account_id)
     ended = 0
     for sid in store().scheduled(index):
+        if keep is not None and crypto.same(sid, keep):
+            continue
         ended += end(sid, reason)
         store().unschedule(index, sid)  # also a stale entry whose record already expired
     return ended
@@ -210,7 +213,6 @@ def sweep_expired(limit: int = 500) -> int:
         else:
             ended += end(sid, signin.end_reason())
     return ended
-
 
 
 def count() -> int:

@@ -10,7 +10,7 @@ from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
 from idp.web import end_session, links
-from idp.web.errors import error_page
+from idp.web.errors import throttled_page
 from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
@@ -42,8 +42,16 @@ NOTICES = {
 }
 
 
-def _organisations():
-    return db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+def organisations_for(form) -> list[Organisation]:
+    """Every organisation, by code; ``form.organisation`` gets them as its choices (and the
+    only one chosen already when there is just one)."""
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
+        (org.code, org.display_name) for org in organisations
+    ]
+    if request.method == "GET" and len(organisations) == 1:
+        form.organisation.data = organisations[0].code
+    return organisations
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
@@ -52,14 +60,9 @@ def login():
     flow = login_flow.load_flow(flow_id) if flow_id else None
     if flow_id and flow is None:
         return render_template("login/expired.html", message=FLOW_EXPIRED), 400
-    organisations = _organisations()
-    by_code = {org.code: org for org in organisations}
     form = LoginForm()
-    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
-        (org.code, org.display_name) for org in organisations
-    ]
-    if request.method == "GET" and len(organisations) == 1:
-        form.organisation.data = organisations[0].code
+    organisations = organisations_for(form)
+    by_code = {org.code: org for org in organisations}
     if request.method == "GET" and flow:
         form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
@@ -77,8 +80,7 @@ def login():
             )
             if outcome.result == login_flow.THROTTLED:
                 db.session.rollback()
-                body, status = error_page(429, THROTTLED)
-                return body, status, {"Retry-After": str(throttle.retry_after())}
+                return throttled_page(THROTTLED, throttle.retry_after())
             if outcome.result == login_flow.NEEDS_CODE:
                 db.session.commit()  # a renewed password hash
                 session[CODE_STEP_KEY] = {"account_id": outcome.pending.id, "flow": flow_id,
@@ -122,8 +124,7 @@ def code_step():
         outcome = login_flow.confirm_code(account, form.code.data, request.remote_addr or "")
         if outcome.result == login_flow.THROTTLED:
             db.session.rollback()
-            body, status = error_page(429, THROTTLED)
-            return body, status, {"Retry-After": str(throttle.retry_after())}
+            return throttled_page(THROTTLED, throttle.retry_after())
         session.pop(CODE_STEP_KEY, None)
         if outcome.account is not None:
             return _signed_in(outcome, pending["flow"])
