@@ -72,7 +72,35 @@ def one_connection():
                 smtp.close()
 
 
+@contextmanager
+def held(messages: list):
+    """Every ``send()`` inside appends to ``messages`` instead of sending: the caller sends them
+    (inside ``one_connection()``) once what they announce is committed, e.g. a batch of invitations."""
+    previous, _kept.held = getattr(_kept, "held", None), messages
+    try:
+        yield messages
+    finally:
+        _kept.held = previous
+
+
+def connect_now() -> None:
+    """Inside ``one_connection()``: open the connection now, so a caller learns that the SMTP
+    server is unreachable (MailError) before it commits what the e-mails will announce."""
+    url = current_app.config["IDP_SMTP_URL"]
+    if not url or not getattr(_kept, "active", False) or _kept.smtp is not None:
+        return
+    try:
+        _kept.smtp = _connect(url)
+    except (OSError, smtplib.SMTPException) as error:
+        log.error("mail server unreachable: %s: %s", type(error).__name__, error)
+        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+
+
 def send(message: EmailMessage) -> None:
+    held_messages = getattr(_kept, "held", None)
+    if held_messages is not None:
+        held_messages.append(message)
+        return
     url = current_app.config["IDP_SMTP_URL"]
     if not url:
         _write_outbox(message)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from idp import clock
 from idp.accounts import actions, bulk_import
 from idp.extensions import db
-from idp.models import Account, AuditEvent, Organisation
+from idp.models import Account, Activation, AuditEvent, Organisation
 
 HEADER = "email;name;username;external_id\n"
 GOOD = (HEADER + "an@example.org;An de Vries;;A1\n"
@@ -187,7 +187,8 @@ def test_expired_invitations_are_sent_again_only_when_asked(app, org, frozen_clo
     assert (again.action, again.code) == ("skip", "already_invited")
 
 
-def test_progress_is_reported_up_to_the_end(app, org):
+def test_progress_is_reported_per_batch_up_to_the_end(app, org, monkeypatch):
+    monkeypatch.setattr(bulk_import, "BATCH", 50)
     text = HEADER + "".join(f"p{n}@example.org;Ouder {n};;\n" for n in range(120))
     seen = []
     with app.app_context():
@@ -197,7 +198,7 @@ def test_progress_is_reported_up_to_the_end(app, org):
     assert seen == [(50, 120), (100, 120), (120, 120)]
 
 
-def test_an_smtp_failure_stops_the_import_and_a_rerun_finishes_it(app, org, backend):
+def test_an_unreachable_mail_server_stops_the_import_before_anything_and_a_rerun_does_it(app, org, backend):
     if backend == "sqlite":
         pytest.skip("the embedded default writes e-mails to the outbox: it cannot fail")
     text = HEADER + "".join(f"p{n}@example.org;Ouder {n};;\n" for n in range(3))
@@ -206,10 +207,34 @@ def test_an_smtp_failure_stops_the_import_and_a_rerun_finishes_it(app, org, back
     with app.app_context():
         org_row = db.session.scalar(select(Organisation))
         outcome = bulk_import.run(org_row, text.encode(), actions.Actor("test"))
-    assert outcome.stopped_at is not None and outcome.stopped_at.code == "mail_failed"
-    assert [s.code for s in outcome.steps] == ["mail_failed", "not_reached", "not_reached"]
+    assert outcome.stopped_at is not None and outcome.stopped_at.code == "mail_unavailable"
+    assert [s.code for s in outcome.steps] == ["mail_unavailable", "not_reached", "not_reached"]
     app.config["IDP_SMTP_URL"] = smtp_url
     with app.app_context():
         outcome = bulk_import.run(db.session.scalar(select(Organisation)), text.encode(),
                                   actions.Actor("test"))
-    assert [s.action for s in outcome.steps] == ["skip", "invite", "invite"]
+    assert [s.action for s in outcome.steps] == ["invite", "invite", "invite"]
+
+
+def test_a_row_refused_at_the_last_moment_leaves_the_rest_of_its_batch_whole(
+        app, org, monkeypatch, mailbox):
+    """Someone invites b@ in the console between the dry run and the import: b's row becomes an
+    error, a and c are invited once each, with one working link and one e-mail each."""
+    real_invite = actions.invite
+
+    def racing_invite(org, email, *args, **kwargs):
+        if email == "b@example.org":
+            raise actions.Refused("Er is al een account met dit e-mailadres.", "duplicate_email")
+        return real_invite(org, email, *args, **kwargs)
+
+    monkeypatch.setattr(actions, "invite", racing_invite)
+    text = HEADER + "a@example.org;An A;;\nb@example.org;Bo B;;\nc@example.org;Cor C;;\n"
+    with app.app_context():
+        outcome = bulk_import.run(db.session.scalar(select(Organisation)), text.encode(),
+                                  actions.Actor("test"))
+        assert [s.code for s in outcome.steps] == ["invited", "duplicate_email", "invited"]
+        links = db.session.execute(
+            select(Account.email, func.count(Activation.id)).join(Activation)
+            .where(Activation.used_at.is_(None)).group_by(Account.email)).all()
+    assert sorted(links) == [("a@example.org", 1), ("c@example.org", 1), ("yvonne@example.org", 1)]
+    assert [m["To"] for m in mailbox.messages()[1:]] == ["a@example.org", "c@example.org"]

@@ -20,8 +20,10 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from flask_sqlalchemy.session import Session
 from sqlalchemy import func, select
 
 from idp import audit, clock, mail
@@ -322,37 +324,48 @@ def _suggest(org, name: str, known: _Known, wanted: set[str]) -> str:
 # --- carrying it out ---------------------------------------------------------------------------
 Progress = Callable[[int, int], None]
 
+#: Invitations per transaction. Each is checked, made and audited by ``actions.invite`` as
+#: always; only the commit (and its fsync) is shared, and the welcome e-mails of a batch go out
+#: after it, over one SMTP connection.
+BATCH = 200
+
 
 def run(org: Organisation, data: bytes, actor: actions.Actor, *, resend_expired: bool = False,
         progress: Progress | None = None, source: str = "") -> Outcome:
     """Invite every row the dry run would invite, now. Rows with a problem are left alone.
 
-    One audit event for the import as a whole (``account.bulk_import``: counts, the file's
-    SHA-256), besides each invitation's own. The welcome e-mails share one SMTP connection.
+    Batches of ``BATCH`` rows, each one transaction: nothing of a batch is committed, and none
+    of its e-mails sent, until all of it is done, so an import that crashes leaves whole
+    batches behind and running the file again finishes it. One audit event for the import as a
+    whole (``account.bulk_import``: counts, the file's SHA-256), besides each invitation's own.
     """
     rows, _ = read(data)
     current = plan(org, rows, resend_expired=resend_expired)
-    todo, done = current.work, 0
     outcome = Outcome(list(current.steps))
-    index = {id(step): n for n, step in enumerate(outcome.steps)}
-    try:
-        with mail.one_connection():
-            for step in todo:
-                outcome.steps[index[id(step)]] = _carry_out(org, step, actor)
-                done += 1
-                if progress and (done % 50 == 0 or done == len(todo)):
-                    progress(done, len(todo))
-    except mail.MailError:
-        db.session.rollback()
-        outcome.stopped_at = outcome.steps[index[id(step)]] = Step(
-            step.row, ERROR, "mail_failed", "Gestopt: de welkomstmail kon niet worden verstuurd. "
-            "Het account staat klaar; stuur de uitnodiging opnieuw vanaf de pagina van de ouder, "
-            "en voer het bestand daarna nog eens in voor de rest.", step.username)
-        # The rows not reached yet: nothing happened to them.
-        for later in todo[done + 1:]:
-            outcome.steps[index[id(later)]] = Step(later.row, SKIP, "not_reached",
-                                                   "Niet gedaan: het invoeren stopte eerder.",
-                                                   later.username)
+    position = {id(step): n for n, step in enumerate(outcome.steps)}
+    todo = current.work
+    with mail.one_connection():
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start:start + BATCH]
+            try:
+                done, mails = _batch(org, batch, actor)
+            except mail.MailError:  # unreachable before the batch was committed: none of it done
+                done, mails = [Step(s.row, SKIP, "not_reached", NOT_REACHED, s.username)
+                               for s in batch], []
+                done[0] = Step(batch[0].row, ERROR, "mail_unavailable", MAIL_UNAVAILABLE,
+                               batch[0].username)
+                outcome.stopped_at = done[0]
+            if outcome.stopped_at is None:
+                outcome.stopped_at = _send(mails, done)
+            for step, result in zip(batch, done):
+                outcome.steps[position[id(step)]] = result
+            if outcome.stopped_at is not None:
+                for later in todo[start + BATCH:]:
+                    outcome.steps[position[id(later)]] = Step(later.row, SKIP, "not_reached",
+                                                              NOT_REACHED, later.username)
+                break
+            if progress:
+                progress(min(start + BATCH, len(todo)), len(todo))
     audit.record(actor.name, "account.bulk_import", org.code, organisation_id=org.id,
                  ip=actor.ip, source=source[:200], sha256=hashlib.sha256(data).hexdigest(),
                  rows=len(rows), stopped=outcome.stopped_at is not None, **outcome.counts())
@@ -360,20 +373,91 @@ def run(org: Organisation, data: bytes, actor: actions.Actor, *, resend_expired:
     return outcome
 
 
+def _batch(org: Organisation, batch: list[Step], actor: actions.Actor) -> tuple[list[Step], list]:
+    """Carry out ``batch`` in one transaction; the steps as done, and the e-mails to send.
+
+    A row refused at the last moment (someone changed the organisation since the plan: another
+    import, the console) rolls the batch back; it becomes an error and the rest is done again,
+    so a refusal never leaves half an invitation in the batch's transaction.
+    """
+    refused: dict[int, Step] = {}
+    while True:
+        done, mails = [], []
+        with _one_transaction() as session:
+            here = session.get(Organisation, org.id)
+            for n, step in enumerate(batch):
+                if n in refused:
+                    done.append(refused[n])
+                    continue
+                try:
+                    with mail.held([]) as sent:
+                        done.append(_carry_out(here, step, actor))
+                except actions.Refused as refusal:
+                    refused[n] = Step(step.row, ERROR, refusal.code, str(refusal), step.username)
+                    break
+                mails += [(message, n) for message in sent]
+            else:
+                mail.connect_now()  # a mail server that is down stops us before the commit
+                session.commit_batch()
+                return done, mails
+
+
+class _BatchSession(Session):
+    """``db.session`` during a batch: the actions' ``commit()`` flushes, and the batch commits
+    once at its end (``commit_batch``)."""
+
+    def commit(self):
+        self.flush()
+
+    def commit_batch(self):
+        super().commit()
+
+
+@contextmanager
+def _one_transaction():
+    registry = db.session.registry
+    previous = registry()
+    batch = _BatchSession(db=db, expire_on_commit=False)
+    registry.set(batch)
+    try:
+        yield batch
+    finally:
+        batch.rollback()  # whatever a failed batch left; nothing after commit_batch
+        batch.close()
+        registry.set(previous)
+
+
+def _send(mails: list, done: list[Step]) -> Step | None:
+    """Send a committed batch's e-mails; on a MailError the rows left unsent become errors and
+    the Step where it stopped is returned."""
+    for index, (message, n) in enumerate(mails):
+        try:
+            mail.send(message)
+        except mail.MailError:
+            for _, m in mails[index:]:
+                step = done[m]
+                done[m] = Step(step.row, ERROR, "mail_failed", MAIL_FAILED, step.username,
+                               step.account_id)
+            return done[n]
+    return None
+
+
+NOT_REACHED = "Niet gedaan: het invoeren stopte eerder. Voer het bestand opnieuw in."
+MAIL_UNAVAILABLE = ("Gestopt: de e-mailserver is niet bereikbaar. Vanaf deze regel is niets "
+                    "gedaan; voer het bestand opnieuw in als de e-mail weer werkt.")
+MAIL_FAILED = ("De uitnodiging staat klaar, maar de welkomstmail kon niet worden verstuurd. "
+               "Het invoeren is gestopt. Stuur de uitnodiging opnieuw vanaf de pagina van de "
+               "ouder zodra de e-mail weer werkt, en voer het bestand daarna nog eens in.")
+
+
 def _carry_out(org: Organisation, step: Step, actor: actions.Actor) -> Step:
     row = step.row
-    try:
-        if step.action == INVITE:
-            account = actions.invite(org, row.email, step.username, row.name or None, actor,
-                                     external_id=row.external_id or None)
-            return Step(row, INVITE, "invited", f"Uitgenodigd als {account.username}.",
-                        account.username, account.id)
-        account = db.session.get(Account, step.account_id)
-        actions.resend_invitation(account, actor)
-        return Step(row, RESEND, "resent", f"Nieuwe uitnodiging gestuurd aan {account.username}.",
+    if step.action == INVITE:
+        account = actions.invite(org, row.email, step.username, row.name or None, actor,
+                                 external_id=row.external_id or None)
+        return Step(row, INVITE, "invited", f"Uitgenodigd als {account.username}.",
                     account.username, account.id)
-    except actions.Refused as refused:
-        # Someone changed the organisation since the plan was made (another import, the
-        # console); this row waits for the next run.
-        db.session.rollback()
-        return Step(row, ERROR, refused.code, str(refused), step.username)
+    account = db.session.get(Account, step.account_id)
+    actions.resend_invitation(account, actor)
+    return Step(row, RESEND, "resent", f"Nieuwe uitnodiging gestuurd aan {account.username}.",
+                account.username, account.id)
