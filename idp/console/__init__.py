@@ -1,1 +1,0 @@
-"""SHIM (helper `service`): the console package comes from helper `console`; deleted at merge."""
