@@ -68,6 +68,7 @@ def _attempt(org, username, password, code, ip) -> Outcome:
     if outcome.account is not None:
         throttle.record_success(org.code, username)
         _upgrade_hash(outcome.account, password)
+        outcome.account.last_sign_in_at = clock.timestamp()
         return Outcome(outcome.account, outcome.amr, outcome.acr, SUCCESS)
     failures = throttle.record_failure(org.code, username)
     throttle.record_source_failure(ip, org.code)
@@ -84,9 +85,11 @@ def _upgrade_hash(account: Account, password: str) -> None:
 
 def _check_credentials(account, org, password, code) -> Outcome:
     password_ok = passwords.verify_password(account.password_hash if account else None, password)
+    # A disabled (or not yet activated) account is refused after the same password work and
+    # with the same page as a wrong password: nothing tells who exists or is disabled.
     if account is None or not password_ok or not account.is_active:
         log.info("sign-in refused: %s", "unknown user" if account is None else
-                 "wrong password" if not password_ok else "account not active")
+                 "wrong password" if not password_ok else f"account {account.status}")
         return Outcome(None)
     if not org.requires_2fa:
         return Outcome(account, AMR_PASSWORD, ACR_PASSWORD)
