@@ -180,6 +180,15 @@ SETTINGS: dict[str, Setting] = {
     "IDP_PASSWORD_MIN_LENGTH_NO_2FA": Setting(
         15, "Shortest password in an organisation without two-factor sign-in."
     ),
+    # --- the staff console (/beheer) ---------------------------------------------------------
+    "IDP_CONSOLE_STEP_UP_TTL": Setting(
+        300, "A destructive console action (reset authenticator, delete, revoke a key) asks for a "
+        "fresh code when the staff member's last code is older than this."
+    ),
+    "IDP_CONSOLE_ACTIONS_PER_MINUTE": Setting(
+        30, "Console actions (POST forms) one staff member may do per minute; more get 429."
+    ),
+    "IDP_CONSOLE_PAGE_SIZE": Setting(50, "Rows per page in the console's lists."),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(

@@ -84,6 +84,15 @@ def record_success(org_code: str, username: str) -> None:
     store().delete(key + ":wait")
 
 
+def account_state(org_code: str, username: str) -> tuple[int, float | None]:
+    """Consecutive failures, and until when the next attempt must wait (None: it need not):
+    what the console shows staff helping a parent."""
+    key = _account_key(org_code, username)
+    raw = store().get(key + ":wait")
+    until = float(raw) if raw else None
+    return _failures(key), until if until is not None and until > clock.now() else None
+
+
 def forget(org_code: str, username: str) -> None:
     """The helpdesk unlocked the account: start from zero."""
     record_success(org_code, username)

@@ -105,6 +105,48 @@ class Parent:
         return self.browser.post("/uitloggen", data=pages.form_fields(page.get_data(as_text=True)))
 
 
+class Staff(Parent):
+    """A staff member of the organisation: invited and activated like a parent (always with an
+    authenticator), signs in on the same page, then works in the console (/beheer)."""
+
+    def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
+                org=None):
+        response = super().sign_in(login_url, password, username, code, org)
+        if response.headers.get("Location", "").endswith("/inloggen/code"):
+            response = self.give_code()
+        return response
+
+    def give_code(self, code=None, url="/inloggen/code"):
+        """The second step (or the console's step-up): the code the app shows now."""
+        page = self.browser.get(url)
+        fields = pages.form_fields(page.get_data(as_text=True))
+        fields["code"] = authenticator_code(self.secret) if code is None else code
+        remember(fields["code"])
+        return self.browser.post(url, data=fields)
+
+    def page(self, path):
+        return self.browser.get(path)
+
+    def act(self, page_path, action_path, reason="Ticket 4711", confirm=True, **extra):
+        """Press an action's button on a console page: the form whose action is ``action_path``,
+        with the reason filled in and the confirmation ticked."""
+        html = self.browser.get(page_path).get_data(as_text=True)
+        found = [f for f in pages.forms(html) if f["action"] == action_path]
+        assert found, f"no form for {action_path} on {page_path}: {pages.text(html)[:500]}"
+        fields = dict(found[0]["fields"])
+        fields.pop("confirm", None)
+        if confirm:
+            fields["confirm"] = "yes"
+        if "reason" in fields or reason is not None:
+            fields["reason"] = reason or ""
+        fields.update(extra)
+        return self.browser.post(action_path, data=fields)
+
+    def csrf_token(self, path="/beheer/ouders/uitnodigen"):
+        html = self.browser.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")

@@ -91,7 +91,7 @@ def send_welcome(account: Account, token: str) -> None:
         account=account,
         organisation=account.organisation.display_name,
         link=activation_url(token),
-        two_factor=account.organisation.requires_2fa,
+        two_factor=account.organisation.requires_2fa or account.is_staff,
         help_url=config["IDP_TWO_FACTOR_HELP_URL"],
         expires_days=config["IDP_ACTIVATION_TTL"] // 86400,
     )

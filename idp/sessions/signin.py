@@ -47,6 +47,8 @@ class SignInSession:
     acr: str
     last_seen: float
     clients: list[str] = field(default_factory=list)
+    #: When a code was last proved in this session (sign-in, or the console's step-up), or None.
+    code_at: float | None = None
 
     def expires_at(self) -> float:
         config = current_app.config
@@ -119,6 +121,7 @@ def start(account, amr: list[str], acr: str) -> SignInSession:
         amr=amr,
         acr=acr,
         last_seen=now,
+        code_at=now if "otp" in amr else None,
     )
     _save(signin)
     session[BROWSER_KEY] = signin.sid
@@ -136,6 +139,18 @@ def current() -> SignInSession | None:
             touch(signin)
         g.signin = signin
     return g.signin
+
+
+def prove_code(signin: SignInSession) -> None:
+    """The person just gave a fresh code again (the console's step-up)."""
+    signin.code_at = clock.now()
+    _save(signin)
+
+
+def live_for(account_id: int) -> list[SignInSession]:
+    """The account's live sessions (the console shows them), oldest sign-in first."""
+    found = [load(sid) for sid in store().scheduled(BY_ACCOUNT + str(account_id))]
+    return sorted((s for s in found if s is not None), key=lambda s: s.auth_time)
 
 
 def add_client(signin: SignInSession, client_id: str) -> None:

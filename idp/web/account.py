@@ -14,4 +14,7 @@ def home():
     signin = sessions.current()
     if signin is None:
         return redirect(url_for("login.login"))
-    return render_template("account/home.html", account=db.session.get(Account, signin.account_id))
+    account = db.session.get(Account, signin.account_id)
+    if account is not None and account.is_staff:
+        return redirect(url_for("console.home"))  # staff sign in to work in the console
+    return render_template("account/home.html", account=account)

@@ -47,7 +47,7 @@ def activate():
     activation = lookup.activation
     account = activation.account
     secret = flow.pending_secret(activation)
-    two_factor = account.organisation.requires_2fa
+    two_factor = account.organisation.requires_2fa or account.is_staff  # staff: always
     form = ActivationForm()
     if not two_factor:
         del form.code  # nothing to enrol: this organisation signs in without a code

@@ -75,3 +75,9 @@ class LoginForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token: for buttons like "Uitloggen"."""
+
+
+class CodeForm(FlaskForm):
+    """Only a code: a staff member's second sign-in step, and the console's step-up."""
+
+    code = code_field()

@@ -1,0 +1,12 @@
+"""The staff console at /beheer: a blueprint (``blueprint.bp``) of thin views over idp.console.
+
+Page modules add their routes to ``bp``: home (start page, step-up), parents and staff; service,
+audit and imports (servicebeheer and the audit log). Every view is guarded by
+``idp.console.access.require``; the menu shows each staff member only the pages their role
+may open (``blueprint.NAV``).
+"""
+
+from idp.web.console import home, parents, staff  # noqa: F401  (they add their routes to bp)
+from idp.web.console.blueprint import bp
+
+__all__ = ["bp"]
