@@ -59,7 +59,7 @@ FILTERS = [
     pytest.param(dict(action="account.invite"), ["account.invite"], id="action-exact"),
     pytest.param(dict(action="account."), ["account.invite", "account.unlock"], id="action-topic"),
     pytest.param(dict(action="account"), [], id="action-no-partial-words"),
-    pytest.param(dict(subject="{yvonne}"), ["account.unlock"], id="parent"),
+    pytest.param(dict(subjects="{yvonne}"), ["account.unlock"], id="parent"),
     pytest.param(dict(since="{start+1}"), ["account.invite"], id="from"),
     pytest.param(dict(until="{start+1}"), ["account.unlock"], id="until-exclusive"),
 ]
@@ -70,7 +70,7 @@ def test_filters(app, log, given, expected):
     values = {}
     for key, value in given.items():
         if value == "{yvonne}":
-            value = log["yvonne"]
+            value = (log["yvonne"],)
         elif value == "{start+1}":
             value = log["start"] + 1
         values[key] = value

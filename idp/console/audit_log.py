@@ -32,7 +32,7 @@ class Filter:
     events (only for servicebeheer: the caller decides who gets which filter)."""
     organisation_id: int | None
     actor: str = ""  # part of the actor's name, any case
-    subject: str = ""  # a parent's (or staff member's) subject: events about that account
+    subjects: tuple[str, ...] = ()  # accounts' subjects: events about those accounts
     action: str = ""  # an action (account.invite) or its topic (account.)
     since: int | None = None  # from (inclusive), a timestamp
     until: int | None = None  # to (exclusive)
@@ -47,8 +47,8 @@ def _query(where: Filter) -> Select:
     if where.actor:
         query = query.where(func.lower(AuditEvent.actor).contains(where.actor.lower(),
                                                                    autoescape=True))
-    if where.subject:
-        query = query.where(AuditEvent.target == where.subject)
+    if where.subjects:
+        query = query.where(AuditEvent.target.in_(where.subjects))
     if where.action:
         if where.action.endswith("."):
             query = query.where(AuditEvent.action.startswith(where.action, autoescape=True))
