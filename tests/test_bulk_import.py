@@ -114,7 +114,6 @@ def test_dry_run_changes_nothing_and_sends_nothing(app, org, runner, mailbox, tm
                                  "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "3 would be invited" in result.output
-    assert "An.devries" in result.output or "An.de" in result.output or "An." in result.output
     assert state(app) == before
     assert len(mailbox.messages()) == mails
 
