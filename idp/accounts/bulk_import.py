@@ -9,9 +9,10 @@ is read too, with a notice).
 A row is matched to an existing account by its external id, username or e-mail address, so
 importing the same file twice invites nobody twice: the second run skips every row. The plan
 is made fresh from the database right before it is carried out, never reused from an earlier
-dry run, and each invitation is its own transaction (``actions.invite`` commits), so an import
-that stops half-way (a crash, the SMTP server gone) leaves whole invitations behind and
-running the file again finishes it.
+dry run. Invitations are made by ``actions.invite`` (its checks, its audit event), ``BATCH`` to
+a transaction, and their welcome e-mails go out once their batch is committed: an import that
+stops half-way (a crash, the SMTP server gone) leaves whole batches behind, and running the
+file again finishes it.
 """
 
 import csv
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from idp import audit, clock, mail
 from idp.accounts import actions
@@ -395,6 +397,9 @@ def _batch(org: Organisation, batch: list[Step], actor: actions.Actor) -> tuple[
                 except actions.Refused as refusal:
                     refused[n] = Step(step.row, ERROR, refusal.code, str(refusal), step.username)
                     break
+                except IntegrityError:  # the same username or address, stored a moment ago
+                    refused[n] = Step(step.row, ERROR, "conflict", CONFLICT, step.username)
+                    break
                 mails += [(message, n) for message in sent]
             else:
                 mail.connect_now()  # a mail server that is down stops us before the commit
@@ -442,6 +447,8 @@ def _send(mails: list, done: list[Step]) -> Step | None:
     return None
 
 
+CONFLICT = ("Iemand anders maakte net een account met deze gebruikersnaam of dit e-mailadres. "
+            "Voer het bestand opnieuw in om te zien wat er nu gebeurt.")
 NOT_REACHED = "Niet gedaan: het invoeren stopte eerder. Voer het bestand opnieuw in."
 MAIL_UNAVAILABLE = ("Gestopt: de e-mailserver is niet bereikbaar. Vanaf deze regel is niets "
                     "gedaan; voer het bestand opnieuw in als de e-mail weer werkt.")
