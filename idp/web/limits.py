@@ -75,10 +75,7 @@ def check_request():
     """None when the request is within limits, else the answer that refuses it."""
     if request.routing_exception is not None or request.endpoint == "static":
         return None  # a 404 or 405 answers for itself
-    if request.method == "POST" and request.path in UPLOADS \
-            and request.mimetype == "multipart/form-data":
-        request.max_content_length = UPLOADS[request.path]  # the file; fields stay small
-    elif request.method == "POST" and not _is_form():
+    if request.method == "POST" and upload_limit(request) is None and not _is_form():
         return refuse(415, NOT_A_FORM, f"the body must be {FORM}")
     parameters = list(request.args.items(multi=True))
     if request.method == "POST":
@@ -98,6 +95,14 @@ def check_request():
         problem = _authorization_problem(request.values)  # the query, or a POST's form too
         if problem:
             return refuse_authorization_request(problem)
+    return None
+
+
+def upload_limit(incoming) -> int | None:
+    """The body size a file upload to this path may have; None where no file is taken. Set on
+    the request as it is made (idp.web.request_class), before anything reads the form."""
+    if incoming.method == "POST" and incoming.mimetype == "multipart/form-data":
+        return UPLOADS.get(incoming.path)
     return None
 
 

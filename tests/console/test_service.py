@@ -298,3 +298,19 @@ def test_csv_import_through_the_console_dry_run_then_confirm(app, console, mailb
     assert mailbox.last()["To"] == "an@example.org"
     again = medewerker.browser.post("/beheer/ouders/importeren/uitvoeren", data=fields)
     assert again.status_code == 302  # the upload is used up: nothing runs twice
+
+
+def test_a_large_file_is_accepted_on_the_import_page_only(app, console):
+    """The import page takes a file of megabytes (multipart); every other form keeps its 64 KiB."""
+    medewerker = console[0][M]
+    text = "email;username\n" + "".join(f"ouder{n}@example.org;Ouder.{n}\n" for n in range(4000))
+    assert len(text) > 100_000
+    token = pages.form_fields(medewerker.page("/beheer/ouders/importeren").get_data(as_text=True))
+    dry = medewerker.browser.post("/beheer/ouders/importeren", data={
+        "csrf_token": token["csrf_token"], "file": (io.BytesIO(text.encode()), "ouders.csv")},
+        content_type="multipart/form-data")
+    assert dry.status_code == 200 and "4000" in pages.text(dry.get_data(as_text=True))
+    elsewhere = medewerker.browser.post("/beheer/ouders/uitnodigen", data={
+        "csrf_token": token["csrf_token"], "file": (io.BytesIO(text.encode()), "ouders.csv")},
+        content_type="multipart/form-data")
+    assert elsewhere.status_code in (413, 415)
