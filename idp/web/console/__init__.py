@@ -6,7 +6,8 @@ audit and imports (servicebeheer and the audit log). Every view is guarded by
 may open (``blueprint.NAV``).
 """
 
-from idp.web.console import home, parents, staff  # noqa: F401  (they add their routes to bp)
+# (they add their routes to bp)
+from idp.web.console import audit, home, imports, parents, service, staff  # noqa: F401
 from idp.web.console.blueprint import bp
 
 __all__ = ["bp"]
