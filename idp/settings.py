@@ -172,6 +172,12 @@ SETTINGS: dict[str, Setting] = {
     "IDP_PASSWORD_MIN_LENGTH_NO_2FA": Setting(
         15, "Shortest password in an organisation without two-factor sign-in."
     ),
+    # --- provisioning (SCIM 2.0 at /scim/v2, idp.scim) -----------------------------------------
+    "IDP_SCIM_MAX_RESULTS": Setting(
+        200,
+        "Most Users one SCIM search page returns (ServiceProviderConfig filter.maxResults); a "
+        "larger count is answered with this many (RFC 7644 3.4.2.4).",
+    ),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(

@@ -1,0 +1,1 @@
+"""Account operations shared by console, SCIM, CLI and self-service (idp.accounts.actions)."""

@@ -1,0 +1,36 @@
+"""client credentials
+
+A client's grant types (RFC 7591 ``grant_types``; until now every client had the sign-in pair)
+and the organisation a client-credentials client (SCIM provisioning) is bound to.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01 09:20:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('client', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('grant_types', sa.String(length=200),
+                                      server_default='authorization_code refresh_token',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_client_organisation_id_organisation'),
+                                    'organisation', ['organisation_id'], ['id'])
+
+
+def downgrade():
+    with op.batch_alter_table('client', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_client_organisation_id_organisation'),
+                                 type_='foreignkey')
+        batch_op.drop_column('organisation_id')
+        batch_op.drop_column('grant_types')
