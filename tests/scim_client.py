@@ -7,7 +7,7 @@ import base64
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_models import ResourceType, ScimProvider, User
 
-from idp.scim.resources import EXTENSION, Ouderportaal, ScimUser
+from idp.scim.resources import EXTENSION, Ouderportaal, ScimUser  # noqa: F401 (for tests)
 from tests.secrets_seen import remember, remember_tokens
 
 BASE = "http://idp.test/scim/v2"
@@ -62,4 +62,4 @@ def new_user(username="Yvonne.testouder", email="yvonne@example.org", external_i
     return user
 
 
-__all__ = ["EXTENSION", "Provisioner", "new_user"]
+__all__ = ["EXTENSION", "Provisioner", "ScimUser", "new_user"]

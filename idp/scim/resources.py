@@ -153,21 +153,32 @@ class Wanted:
     resend: bool
 
 
-def wanted(user: ScimUser) -> Wanted:
-    """Read a User (after validation, or after a PATCH was applied to the current one)."""
-    extension = user[Ouderportaal] or Ouderportaal()
-    emails = user.emails or []
-    primary = next((e for e in emails if e.primary), emails[0] if emails else None)
-    name = None
+def _name(user: ScimUser, before: ScimUser | None) -> str | None:
+    """We keep one name, shown as name.formatted and displayName: whichever of the two the
+    request changed decides (both, or a create: name first)."""
+    from_name = None
     if user.name is not None:
         parts = [user.name.given_name, user.name.middle_name, user.name.family_name]
         joined = " ".join(p.strip() for p in parts if p and p.strip())
-        name = joined or (user.name.formatted or "").strip() or None
-    name = name or (user.display_name or "").strip() or None
+        from_name = joined or (user.name.formatted or "").strip() or None
+    display = (user.display_name or "").strip() or None
+    if before is None:
+        return from_name or display
+    display_changed = user.display_name != before.display_name
+    if user.name != before.name:
+        return from_name or (display if display_changed else None)
+    return display if display_changed else from_name or display
+
+
+def wanted(user: ScimUser, before: ScimUser | None = None) -> Wanted:
+    """Read a User: a new one, or the current one after a PUT or PATCH (``before``)."""
+    extension = user[Ouderportaal] or Ouderportaal()
+    emails = user.emails or []
+    primary = next((e for e in emails if e.primary), emails[0] if emails else None)
     return Wanted(
         username=user.user_name,
         email=str(primary.value) if primary is not None and primary.value else None,
-        name=name,
+        name=_name(user, before),
         external_id=user.external_id,
         active=user.active is not False,
         organisation=extension.organisation,

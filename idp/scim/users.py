@@ -11,7 +11,7 @@ import re
 
 from flask import current_app, json, request
 from pydantic import ValidationError
-from scim2_models import (Context, ConflictException, ForbiddenException, InvalidSyntaxException,
+from scim2_models import (Context, ForbiddenException, InvalidFilterException, InvalidSyntaxException,
                           InvalidValueException, ListResponse, NotFoundException, PatchOp,
                           PreconditionFailedException, ResponseParameters, SCIMException,
                           UniquenessException)
@@ -95,19 +95,32 @@ def _from_validation(error: ValidationError) -> SCIMException:
     return InvalidValueException(detail=detail)
 
 
-def _whole_number(name: str, default: int) -> int:
-    raw = request.args.get(name)
+def _whole_number(name: str, raw, default: int) -> int:
     if raw is None:
         return default
-    if not re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, str) or not re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
         raise InvalidValueException(detail=f"{name} must be a whole number")
     return int(raw)
 
 
-def _response_parameters() -> ResponseParameters | None:
-    chosen = {key: request.args.get(name) for key, name in
-              (("attributes", "attributes"), ("excluded_attributes", "excludedAttributes"))}
-    chosen = {k: [a.strip() for a in v.split(",") if a.strip()] for k, v in chosen.items() if v}
+def _names(raw) -> list[str] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise InvalidValueException(detail="attributes are a comma-separated list of names")
+    return [a.strip() for a in raw if a.strip()] or None
+
+
+def _response_parameters(source=None) -> ResponseParameters | None:
+    """RFC 7644 3.4.2.5 ``attributes`` and ``excludedAttributes``, from the query or a body."""
+    source = request.args if source is None else source
+    chosen = {"attributes": _names(source.get("attributes")),
+              "excluded_attributes": _names(source.get("excludedAttributes"))}
+    chosen = {key: value for key, value in chosen.items() if value}
     return _validated(ResponseParameters, chosen, Context.DEFAULT) if chosen else None
 
 
@@ -149,14 +162,20 @@ def check_version(user: ScimUser) -> None:
 
 
 # --- the operations ---------------------------------------------------------------------------
-def search(caller: Caller) -> dict:
-    """RFC 7644 3.4.2: filter, startIndex, count. A count over IDP_SCIM_MAX_RESULTS is answered
-    with that many (3.4.2.4 lets the service provider return fewer); ordered by creation."""
-    condition = scim_filter.condition(request.args.get("filter"))
+def search(caller: Caller, source=None) -> dict:
+    """RFC 7644 3.4.2: filter, startIndex, count, from the query (GET /Users) or the body of
+    POST /Users/.search (3.4.3). A count over IDP_SCIM_MAX_RESULTS is answered with that many
+    (3.4.2.4 lets the service provider return fewer); ordered by creation; sortBy is ignored
+    (ServiceProviderConfig: sort not supported)."""
+    source = request.args if source is None else source
+    expression = source.get("filter")
+    if expression is not None and not isinstance(expression, str):
+        raise InvalidFilterException(detail="filter must be a string")
+    condition = scim_filter.condition(expression)
     largest = current_app.config["IDP_SCIM_MAX_RESULTS"]
-    start = max(_whole_number("startIndex", 1), 1)
-    count = min(max(_whole_number("count", largest), 0), largest)
-    parameters = _response_parameters()
+    start = max(_whole_number("startIndex", source.get("startIndex"), 1), 1)
+    count = min(max(_whole_number("count", source.get("count"), largest), 0), largest)
+    parameters = _response_parameters(source)
     matching = _reach(caller).where(condition)
     total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
     accounts = []
@@ -166,7 +185,7 @@ def search(caller: Caller) -> dict:
     states = invitations(accounts)
     listed = ListResponse[ScimUser](
         total_results=total, start_index=start, items_per_page=len(accounts),
-        resources=[to_user(account, states[account.id]) for account in accounts] or None)
+        resources=[to_user(account, states[account.id]) for account in accounts])
     return listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
 
 
@@ -214,7 +233,7 @@ def replace(caller: Caller, subject: str, payload: dict) -> ScimUser:
         raise
     except (ValueError, TypeError) as error:
         raise InvalidValueException(detail=str(error)) from None
-    return _apply(caller, account, wanted(replacement))
+    return _apply(caller, account, wanted(replacement, current))
 
 
 def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
@@ -230,7 +249,7 @@ def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
         raise
     except (ValueError, TypeError) as error:
         raise InvalidValueException(detail=str(error)) from None
-    return _apply(caller, account, wanted(patched))
+    return _apply(caller, account, wanted(patched, current))
 
 
 def delete(caller: Caller, subject: str) -> None:

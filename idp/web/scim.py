@@ -3,13 +3,14 @@
 import json
 
 from flask import Blueprint, current_app, g, request
-from scim2_models import ListResponse, SCIMException
+from scim2_models import InvalidValueException, ListResponse, SCIMException
 from werkzeug.exceptions import HTTPException
 
 from idp.oauth.tokens import SCIM_BASE
 from idp.scim import auth, discovery, errors, users
 from idp.scim.errors import MEDIA_TYPE
 
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 bp = Blueprint("scim", __name__, url_prefix=SCIM_BASE)
 #: RFC 7644 4: the discovery endpoints describe the service, nothing of anyone's; like the
 #: OpenID configuration they are open. Everything else needs a client's token.
@@ -84,6 +85,17 @@ def search():
     return _answer(users.search(g.scim_caller))
 
 
+@bp.post("/Users/.search")
+@bp.post("/.search")
+def search_by_post():
+    """RFC 7644 3.4.3: the same search, its parameters in a SearchRequest body (at the root
+    too: Users are the only resources here)."""
+    payload = users.body()
+    if payload.get("schemas") != [SEARCH_REQUEST]:
+        raise InvalidValueException(detail=f"a search body has schemas [{SEARCH_REQUEST}]")
+    return _answer(users.search(g.scim_caller, payload))
+
+
 @bp.post("/Users")
 def create():
     user = users.create(g.scim_caller, users.body())
@@ -121,5 +133,5 @@ def delete(subject):
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def elsewhere(anything):
-    """Bulk, /Me, /Groups, /.search: not offered (ServiceProviderConfig says so)."""
+    """Bulk, /Me, /Groups: not offered (ServiceProviderConfig says so)."""
     raise errors.NotOffered()
