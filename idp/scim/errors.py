@@ -35,11 +35,6 @@ class BearerError(SCIMException):
         return challenge
 
 
-class NotOffered(SCIMException):
-    status = 404
-    _default_detail = "Not offered here: /Users and the discovery endpoints only (no bulk, no Groups)."
-
-
 def is_scim_path(path: str) -> bool:
     return path.startswith(PREFIX)
 
@@ -63,7 +58,7 @@ def from_exception(error: SCIMException) -> Response:
 #: What the rest of the app's refusals mean to a SCIM client (status -> detail).
 HTTP_DETAILS = {
     400: "The request could not be read.",
-    404: "No such endpoint or resource.",
+    404: "Not offered here: /Users and the discovery endpoints only (no Bulk, no Groups).",
     405: "This endpoint does not take that method.",
     413: "The request body is over the limit.",
     415: "The body must be application/scim+json or application/json.",

@@ -3,7 +3,7 @@
 import json
 
 from flask import Blueprint, current_app, g, request
-from scim2_models import InvalidValueException, ListResponse, SCIMException
+from scim2_models import InvalidValueException, SCIMException
 from werkzeug.exceptions import HTTPException
 
 from idp.oauth.tokens import SCIM_BASE
@@ -11,6 +11,7 @@ from idp.scim import auth, discovery, errors, users
 from idp.scim.errors import MEDIA_TYPE
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 bp = Blueprint("scim", __name__, url_prefix=SCIM_BASE)
 #: RFC 7644 4: the discovery endpoints describe the service, nothing of anyone's; like the
 #: OpenID configuration they are open. Everything else needs a client's token.
@@ -51,8 +52,9 @@ def _answer(body: dict, status: int = 200, etag: str | None = None, location: st
 
 
 def _listed(items: list[dict]) -> dict:
-    return ListResponse(total_results=len(items), start_index=1, items_per_page=len(items),
-                        resources=items).model_dump()
+    """RFC 7644 4: /Schemas and /ResourceTypes answer a ListResponse of everything."""
+    return {"schemas": [LIST_RESPONSE], "totalResults": len(items), "itemsPerPage": len(items),
+            "startIndex": 1, "Resources": items}
 
 
 @bp.get("/ServiceProviderConfig")
@@ -129,9 +131,3 @@ def patch(subject):
 def delete(subject):
     users.delete(g.scim_caller, subject)
     return "", 204
-
-
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def elsewhere(anything):
-    """Bulk, /Me, /Groups: not offered (ServiceProviderConfig says so)."""
-    raise errors.NotOffered()
