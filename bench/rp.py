@@ -1,4 +1,4 @@
-"""A relying party (the dossier service) verifying our access tokens in-process, as the README's
+"""A relying party (the dossier service) verifying our access tokens in-process, as docs/relying-parties.md's
 token contract tells it to: the JWKS fetched once and cached, an explicit algorithm list, then
 ``typ``, ``iss``, ``aud`` and ``exp``. Runs in the load generator's process (core 1)."""
 

@@ -1,5 +1,5 @@
 """The dossier service as a resource server: it verifies our access tokens with joserfc against
-a JWKS it caches exactly as the README tells relying parties to.
+a JWKS it caches exactly as docs/relying-parties.md tells relying parties to.
 
 It keeps the JWKS for the response's ``max-age``; on a ``kid`` it does not know it fetches the
 JWKS again, at most once per ``refetch_interval`` seconds, and otherwise refuses the token.

@@ -87,7 +87,7 @@ def test_the_in_process_worker_thread_runs_in_the_worker(postgres_url, tmp_path)
 
 
 def test_the_loaded_app_leaves_out_what_only_commands_and_new_passwords_need(tmp_path):
-    """What every worker would otherwise hold without using it (README: Memory): Alembic with
+    """What every worker would otherwise hold without using it (docs/performance.md: Memory): Alembic with
     Mako and Pygments (only `idp db`), zxcvbn and its word lists (only setting a password)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDP_")}
     env.update(IDP_KEY_ENCRYPTION_KEY=KEK, IDP_INSTANCE_DIR=str(tmp_path / "instance"),

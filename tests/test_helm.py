@@ -122,7 +122,7 @@ def test_shutdown_drains_before_the_grace_period_ends(release):
 
 
 def test_web_memory_limit_holds_every_worker_at_its_peak(release):
-    """2 threads per worker (README: Memory): a worker peaks at ~150 MiB resident, and the master,
+    """2 threads per worker (docs/performance.md: Memory): a worker peaks at ~150 MiB resident, and the master,
     which holds the app loaded before the fork, at ~100 MiB."""
     _, manifests = release
     web = container(manifests, "Deployment", "web")

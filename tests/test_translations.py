@@ -1,6 +1,6 @@
 """The English catalogue is complete and compiled: every text the sources mark has a reviewed
 English translation, and the committed .mo is what the .po compiles to. So nobody can forget to
-re-extract, translate or re-compile (README, "Languages")."""
+re-extract, translate or re-compile (docs/development.md, "Languages")."""
 
 import gettext
 import io
@@ -15,7 +15,7 @@ CATALOGUE = ROOT / "idp" / "translations" / "en" / "LC_MESSAGES"
 
 
 def extract(pot: Path):
-    """The README's extraction command, run in-process on the sources."""
+    """The extraction command of docs/development.md, run in-process on the sources."""
     CommandLineInterface().run([
         "pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l",
         "--add-location=file", "-o", str(pot), str(ROOT),

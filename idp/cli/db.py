@@ -1,7 +1,7 @@
 """``idp db``: the schema, only ever made by Alembic migrations.
 
 Alembic is imported inside the commands: every web worker loads the CLI with the app, and
-Alembic with Mako and Pygments would cost each of them ~8 MiB it never uses (README: Memory).
+Alembic with Mako and Pygments would cost each of them ~8 MiB it never uses (docs/performance.md: Memory).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """A signing key for ID tokens and access tokens; the private part encrypted at rest.
 
-States (see README, "Signing keys"): ``next`` (published, not yet signing), ``active`` (signs;
+States (see docs/operations.md, "Signing keys"): ``next`` (published, not yet signing), ``active`` (signs;
 one per algorithm), ``retired`` (published until every token it signed has expired; see
 idp.keys.schedule), ``revoked`` (gone at once, never trusted again).
 """

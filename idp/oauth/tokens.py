@@ -17,7 +17,7 @@ from idp.oauth import records
 
 #: ES256, not RS256: one of these is signed for every token response, and a P-256 signature costs
 #: about a tenth of an RSA-2048 one (bench/: RS256 ~3,600/s, ES256 ~26,000/s per core). ID tokens
-#: stay RS256 by default (clients choose theirs); relying parties verify both (README).
+#: stay RS256 by default (clients choose theirs); relying parties verify both (docs/relying-parties.md).
 ACCESS_TOKEN_ALG = "ES256"
 
 

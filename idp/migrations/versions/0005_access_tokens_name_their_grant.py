@@ -3,7 +3,7 @@
 Access tokens are no longer stored: each carries its grant's random reference (``gid``), and
 userinfo, introspection and revocation find the grant by it (idp.oauth.records).
 
-Expand only (README, "Upgrading"): during a rolling upgrade the old pods still insert grants
+Expand only (docs/operations.md, "Upgrading"): during a rolling upgrade the old pods still insert grants
 without a reference (the new code gives such a grant one at its first token request) and still
 write ``access_token`` rows. The table is dropped by a migration of the release after.
 
