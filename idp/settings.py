@@ -105,6 +105,14 @@ SETTINGS: dict[str, Setting] = {
     ),
     # --- lifetimes, in seconds ---------------------------------------------------------------
     "IDP_ACTIVATION_TTL": Setting(7 * DAY, "How long an activation link works."),
+    "IDP_PASSWORD_RESET_TTL": Setting(
+        30 * 60, "How long a password-reset link works (single use; a newer one voids it)."
+    ),
+    "IDP_NEW_AUTHENTICATOR_TTL": Setting(
+        3 * DAY,
+        "How long a link to link a new authenticator app works (single use; a newer one voids "
+        "it). With four eyes, counted from the approval.",
+    ),
     "IDP_LOGIN_FLOW_TTL": Setting(
         30 * 60, "How long a started sign-in (an authorization request waiting) may take."
     ),

@@ -65,7 +65,8 @@ def test_the_absolute_lifetime_ends_a_session_in_use(app, dossier):
 
 def test_the_helpdesk_ending_the_sessions_sends_logouts(app, runner, dossier):
     parent, rp, id_token, receiver = dossier
-    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "Yvonne.testouder"])
+    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "Yvonne.testouder",
+                                 "--reason", "ticket 7"])
     assert result.exit_code == 0 and "Ended 1 session(s)" in result.output
     run_worker(app)
     assert rp.verify_logout_token(receiver.tokens[0])["sid"] == id_token["sid"]
@@ -73,7 +74,8 @@ def test_the_helpdesk_ending_the_sessions_sends_logouts(app, runner, dossier):
 
 
 def test_helpdesk_logout_of_an_unknown_parent_is_a_clear_error(runner, dossier):
-    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "yvonne.testouder"])
+    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "yvonne.testouder",
+                                 "--reason", "ticket 7"])
     assert result.exit_code != 0 and "case-sensitive" in result.output
 
 

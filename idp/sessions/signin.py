@@ -178,6 +178,16 @@ def end_all_for(account_id: int, reason: str = ADMIN) -> int:
     return ended
 
 
+def live_for(account_id: int) -> list[SignInSession]:
+    """The account's sessions that are still live (for the helpdesk: where it is signed in)."""
+    found = []
+    for sid in store().scheduled(BY_ACCOUNT + str(account_id)):
+        signin = _read(sid)
+        if signin is not None and signin.is_live():
+            found.append(signin)
+    return found
+
+
 def sweep_expired(limit: int = 500) -> int:
     """End the sessions whose time is up; the worker calls this every few seconds."""
     ended = 0
