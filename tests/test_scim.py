@@ -76,7 +76,12 @@ def test_username_keeps_its_case_and_is_unique_in_the_organisation(scim):
     with pytest.raises(SCIMException) as same_external_id:
         scim.create(new_user(username="Someone.else", email="s@example.org"))
     assert same_external_id.value.scim_type == "uniqueness"
-    other_case = scim.create(new_user(username="yvonne.testouder", external_id="dossier-3"))
+    with pytest.raises(SCIMException) as same_email:
+        scim.create(new_user(username="Someone.else", external_id="dossier-2",
+                             email="YVONNE@example.org"))
+    assert same_email.value.scim_type == "uniqueness"
+    other_case = scim.create(new_user(username="yvonne.testouder", external_id="dossier-3",
+                                      email="y2@example.org"))
     assert other_case.user_name == "yvonne.testouder"
 
 
@@ -125,10 +130,10 @@ def test_patch_and_put_change_name_email_and_external_id(app, scim):
     patched = scim.modify(ScimUser, created.id, _patch(
         ("replace", "name", Name(given_name="Yvonne", family_name="de Vries")),
         ("replace", "emails", [Email(value="yvonne@nieuw.example", primary=True)]),
-        ("remove", "externalId", None),
+        ("replace", "externalId", "dossier-7"),
     ))
     assert patched.name.formatted == "Yvonne de Vries" and patched.display_name == "Yvonne de Vries"
-    assert patched.emails[0].value == "yvonne@nieuw.example" and patched.external_id is None
+    assert patched.emails[0].value == "yvonne@nieuw.example" and patched.external_id == "dossier-7"
     assert patched.meta.version != created.meta.version
 
     replacement = new_user(username="Yvonne.devries", email="y@example.org", external_id="dossier-9",

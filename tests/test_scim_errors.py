@@ -114,6 +114,8 @@ CASES = [
      {"json": patch({"op": "remove", "path": "emails"})}, 400, "invalidValue"),
     ("patch resend after activation is fine before", "PATCH", "/Users/{id}",
      {"json": patch({"op": "replace", "path": "active", "value": "maybe"})}, 400, "invalidValue"),
+    ("patch remove externalId", "PATCH", "/Users/{id}",
+     {"json": patch({"op": "remove", "path": "externalId"})}, 400, "invalidValue"),
     ("put without userName", "PUT", "/Users/{id}",
      {"json": {k: v for k, v in USER.items() if k != "userName"}}, 400, "invalidValue"),
     ("id not ours", "GET", "/Users/2b5c1f0e-0000-4000-8000-000000000000", {}, 404, None),
@@ -147,6 +149,7 @@ def test_read_only_attributes_in_a_create_are_ignored(dossier):
     """RFC 7643 2.2: readOnly values a client sends are ignored, not refused."""
     response = dossier.call("POST", "/Users", token=dossier.bearer, json={
         **USER, "id": "mine", "userName": "Ouder.twee", "externalId": "d-2",
+        "emails": [{"value": "twee@example.org"}],
         "schemas": [*USER["schemas"], EXT], EXT: {"invitationState": "activated"}})
     assert response.status_code == 201
     created = response.get_json()

@@ -300,8 +300,11 @@ def _apply(caller: Caller, account: Account, new: Wanted) -> ScimUser:
     for field in ("username", "email", "name", "external_id"):
         value = getattr(new, field)
         if value != getattr(account, field):
-            # "" clears an optional field (update_profile takes None as "leave it").
+            # update_profile takes None as "leave it": "" clears the name.
             profile[field] = value if value is not None else ""
+    if profile.get("external_id") == "":
+        raise InvalidValueException(
+            detail="externalId can be replaced, not removed: it is how you find the parent.")
     try:
         if profile:
             actions.update_profile(account, actor, **profile)
