@@ -156,6 +156,15 @@ def test_read_only_attributes_in_a_create_are_ignored(dossier):
     assert created["id"] != "mine" and created[EXT]["invitationState"] == "pending"
 
 
+def test_an_address_stored_by_other_means_is_still_shown(app, dossier, invite):
+    """The CLI and the console check addresses less strictly than email-validator does."""
+    invite(username="Ouder.cli", email="ouder@school.invalid")
+    listed = dossier.call("GET", '/Users?filter=userName%20eq%20%22Ouder.cli%22',
+                          token=dossier.bearer)
+    assert listed.status_code == 200
+    assert listed.get_json()["Resources"][0]["emails"][0]["value"] == "ouder@school.invalid"
+
+
 def test_method_not_allowed_says_which_are(dossier):
     response = dossier.call("DELETE", "/Users", token=dossier.bearer)
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}

@@ -110,7 +110,9 @@ def to_user(account: Account, invitation: Invitation) -> ScimUser:
         user_name=account.username,
         name=Name(formatted=account.name) if account.name else None,
         display_name=account.name,
-        emails=[Email(value=account.email, primary=True)],
+        # As stored, not validated again: an address invited by other means (the CLI, the
+        # console) that email-validator would refuse, e.g. a .invalid domain, is still shown.
+        emails=[Email.model_construct(value=account.email, primary=True)],
         active=account.status != DISABLED,
         meta=Meta(resource_type="User", created=_time(account.created_at),
                   last_modified=_time(account.updated_at or account.created_at),
@@ -122,17 +124,19 @@ def to_user(account: Account, invitation: Invitation) -> ScimUser:
         invitation_sent_at=_time(invitation.sent_at),
         invitation_expires_at=_time(invitation.expires_at),
     )
-    user.meta.version = _version(user)
+    user.meta.version = _version(account, invitation)
     return user
 
 
-def _version(user: ScimUser) -> str:
-    """Weak (RFC 7232 2.1): equal for equal representations. Made from the representation, so it
-    changes with everything a client can see (an activation, an invitation expiring), not only
+def _version(account: Account, invitation: Invitation) -> str:
+    """Weak (RFC 7232 2.1): made from everything the representation shows, so it changes with
+    whatever a client can see (an activation, an invitation expiring or sent again), not only
     with the account's own ``version`` counter."""
-    body = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-    body["meta"].pop("version", None)
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+    shown = (account.subject, account.version, account.updated_at, account.username,
+             account.email, account.name, account.external_id, account.status,
+             account.organisation_code, invitation.state, invitation.sent_at,
+             invitation.expires_at)
+    digest = hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:24]
     return f'W/"{digest}"'
 
 
