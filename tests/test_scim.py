@@ -34,6 +34,17 @@ def _patch(*operations) -> PatchOp:
                                          for op, path, value in operations])
 
 
+def signed_in_at_dossier(client, mailbox, make_client, logout_receiver):
+    """The parent activates and signs in at a relying party with a back-channel logout
+    endpoint; returns the relying party and its token response."""
+    parent = Parent(client, mailbox)
+    parent.activate()
+    registered = make_client(backchannel_logout_uri=logout_receiver.uri)
+    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
+                      registered["redirect_uri"])
+    return parent, rp, rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+
+
 def extension(user) -> dict:
     return user.model_dump()[EXTENSION]
 
@@ -107,9 +118,22 @@ def test_search_by_filter_with_paging(app, scim):
     assert found('active eq true and externalId eq "d-0"') == (1, ["Ouder.0"])
     assert found('active eq true and userName eq "Ouder.4"') == (0, [])
     assert found('userName sw "Ouder." and not (externalId eq "d-0")')[0] == 4
+    first = scim.search(SearchRequest(filter='userName eq "Ouder.0"')).resources[0]
+    assert found(f'id eq "{first.id}"') == (1, ["Ouder.0"])
+    assert found('meta.lastModified gt "2000-01-01T00:00:00Z"')[0] == 5
+    assert found('meta.created gt "2999-01-01T00:00:00Z"') == (0, [])
+    assert found('displayName sw "Yvonne"')[0] == 5
     assert found(None, start_index=2, count=2) == (5, ["Ouder.1", "Ouder.2"])
     assert found(None, start_index=5, count=2) == (5, ["Ouder.4"])
     assert found(None, count=0) == (5, [])
+
+
+def test_attributes_and_excluded_attributes_choose_what_comes_back(scim, dossier):
+    scim.create(new_user())
+    only = dossier.call("GET", "/Users?attributes=userName").get_json()["Resources"][0]
+    assert set(only) == {"schemas", "id", "userName"}
+    without = dossier.call("GET", "/Users?excludedAttributes=emails,name").get_json()["Resources"][0]
+    assert "emails" not in without and "name" not in without and without["userName"]
 
 
 @pytest.mark.app_settings(IDP_SCIM_MAX_RESULTS=2)
@@ -155,12 +179,7 @@ def test_disable_ends_the_session_and_the_relying_party_is_told_then_enable(
     from tests.scim_client import ScimUser
 
     created = scim.create(new_user())
-    parent = Parent(client, mailbox)
-    parent.activate()
-    registered = make_client(backchannel_logout_uri=logout_receiver.uri)
-    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
-                      registered["redirect_uri"])
-    tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+    parent, rp, tokens = signed_in_at_dossier(client, mailbox, make_client, logout_receiver)
     id_token = rp.validate_id_token(tokens["id_token"])
 
     disabled = scim.modify(ScimUser, created.id, _patch(("replace", "active", False)))
@@ -208,12 +227,7 @@ def test_an_invitation_not_used_in_time_shows_as_expired(app, scim, dossier):
 def test_delete_erases_and_tells_the_relying_parties(
         app, client, mailbox, scim, dossier, make_client, logout_receiver):
     created = scim.create(new_user())
-    parent = Parent(client, mailbox)
-    parent.activate()
-    registered = make_client(backchannel_logout_uri=logout_receiver.uri)
-    rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
-                      registered["redirect_uri"])
-    rp.exchange(sign_in_at(rp, parent)["code"])
+    signed_in_at_dossier(client, mailbox, make_client, logout_receiver)
     scim.delete(type(created), created.id)
     with app.app_context():
         assert worker.run_once()["logouts_delivered"] == 1

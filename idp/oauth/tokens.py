@@ -25,22 +25,8 @@ def generate_token(grant_type, client, user, scope, grant_reference: str,
                    include_refresh_token=True):
     """A signed JWT access token of the grant ``grant_reference``, and maybe a refresh token
     (called by our grants' ``generate_token``, idp.oauth.grants)."""
-    config = current_app.config
-    now = clock.timestamp()
-    ttl = config["IDP_ACCESS_TOKEN_TTL"]
-    claims = {
-        "iss": config["IDP_ISSUER"],
-        "sub": user.subject,
-        "aud": client.client_id,
-        "client_id": client.client_id,
-        "scope": scope or "",
-        "org": user.organisation_code,
-        "iat": now,
-        "exp": now + ttl,
-        "jti": crypto.new_token(16),
-        "gid": grant_reference,
-    }
-    token = _signed(claims, ttl)
+    token = _signed(sub=user.subject, aud=client.client_id, client_id=client.client_id,
+                    scope=scope or "", org=user.organisation_code, gid=grant_reference)
     if include_refresh_token:
         token["refresh_token"] = crypto.new_token(32)
     return token
@@ -66,21 +52,8 @@ def generate_client_token(client, scope: str) -> dict:
     is the client_id (no parent), ``org`` the organisation code it is bound to, or
     ALL_ORGANISATIONS. No grant (``gid``) and no refresh token (RFC 6749 4.4.3): it lives
     IDP_ACCESS_TOKEN_TTL and the client asks again."""
-    config = current_app.config
-    now = clock.timestamp()
-    ttl = config["IDP_ACCESS_TOKEN_TTL"]
-    claims = {
-        "iss": config["IDP_ISSUER"],
-        "sub": client.client_id,
-        "aud": client_audience(scope),
-        "client_id": client.client_id,
-        "scope": scope,
-        "org": organisation_claim(client),
-        "iat": now,
-        "exp": now + ttl,
-        "jti": crypto.new_token(16),
-    }
-    return _signed(claims, ttl)
+    return _signed(sub=client.client_id, aud=client_audience(scope), client_id=client.client_id,
+                   scope=scope, org=organisation_claim(client))
 
 
 def organisation_claim(client) -> str:
@@ -90,7 +63,13 @@ def organisation_claim(client) -> str:
     return db.session.scalar(select(Organisation.code).where(Organisation.id == client.organisation_id))
 
 
-def _signed(claims: dict, ttl: int) -> dict:
+def _signed(**claims) -> dict:
+    """The token response for an access token with ``claims`` and ours: iss, iat, exp, jti."""
+    config = current_app.config
+    now = clock.timestamp()
+    ttl = config["IDP_ACCESS_TOKEN_TTL"]
+    claims = {"iss": config["IDP_ISSUER"], **claims, "iat": now, "exp": now + ttl,
+              "jti": crypto.new_token(16)}
     key = keys.signing_key(ACCESS_TOKEN_ALG)
     header = {"typ": "at+jwt", "alg": ACCESS_TOKEN_ALG, "kid": key.kid}
     return {
