@@ -1,7 +1,9 @@
 """client credentials
 
 A client's grant types (RFC 7591 ``grant_types``; until now every client had the sign-in pair)
-and the organisation a client-credentials client (SCIM provisioning) is bound to.
+and the organisation a client-credentials client (SCIM provisioning) is bound to. And an index
+on (organisation_id, lower(email)): an invitation checks the address in any case, which in an
+organisation of a million parents was a full scan per invitation (bench/scim.py).
 
 Revision ID: 0008
 Revises: 0007
@@ -26,9 +28,14 @@ def upgrade():
         batch_op.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_client_organisation_id_organisation'),
                                     'organisation', ['organisation_id'], ['id'])
+    if op.get_bind().dialect.name == "postgresql":  # idp.models.account: PostgreSQL only
+        op.create_index('ix_account_organisation_id_lower_email', 'account',
+                        ['organisation_id', sa.text('lower(email)')], unique=False)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index('ix_account_organisation_id_lower_email', table_name='account')
     with op.batch_alter_table('client', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_client_organisation_id_organisation'),
                                  type_='foreignkey')
