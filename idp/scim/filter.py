@@ -128,6 +128,9 @@ class _ToSql(FilterVisitor):
             seconds = int(moment.timestamp())
         except (TypeError, ValueError, OverflowError, OSError):
             raise InvalidFilterException(detail=f"{where} takes an xsd:dateTime") from None
+        # Times are stored as 32-bit seconds: a year like 2999 compares as the largest one
+        # (PostgreSQL refuses a parameter out of the column's range).
+        seconds = max(-(2**31), min(seconds, 2**31 - 1))
         return {CompareOperator.eq: column == seconds, CompareOperator.gt: column > seconds,
                 CompareOperator.ge: column >= seconds, CompareOperator.lt: column < seconds,
                 CompareOperator.le: column <= seconds}[op]
