@@ -108,3 +108,19 @@ def test_cli_refuses_what_does_not_fit(runner, make_org, arguments, message):
     make_org()
     result = runner.invoke(args=["client", "add", "X", *arguments])
     assert result.exit_code != 0 and message in result.output
+
+
+def test_the_client_may_introspect_its_own_token_and_no_other_client(
+        make_org, make_provisioner, make_client, client, frozen_clock):
+    make_org()
+    provisioner = make_provisioner()
+    token = provisioner.token()
+    own = RelyingParty(client, provisioner.client_id, provisioner.client_secret)
+    answer = own.introspect(token, hint="access_token").get_json()
+    assert answer["active"] is True and answer["sub"] == provisioner.client_id
+    assert (answer["scope"], answer["org"]) == ("scim", "PO2806")
+    registered = make_client()
+    other = RelyingParty(client, registered["client_id"], registered["client_secret"])
+    assert other.introspect(token).get_json() == {"active": False}
+    frozen_clock.advance(300)
+    assert own.introspect(token).get_json() == {"active": False}
