@@ -8,7 +8,7 @@ password. Those checks count as sign-in attempts (idp.throttle): whoever holds a
 more guesses at the password or the code than at the sign-in page.
 """
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
 
 from idp import audit, clock, sessions, throttle
 from idp.accounts import links, notices
@@ -16,6 +16,8 @@ from idp.auth import passwords, totp
 from idp.extensions import db
 from idp.flows import lockout
 from idp.models import Account, AccountLink
+from idp.models.account import ACTIVE
+from idp.models.account_link import NEW_AUTHENTICATOR
 
 #: The audit log's name for the account holder acting on their own account.
 SELF = links.SELF
@@ -99,10 +101,16 @@ def link_authenticator(link: AccountLink, step: int, ip: str | None) -> bool:
 
 def enrol_at_sign_in(account: Account, secret_encrypted: bytes, step: int, ip: str | None) -> bool:
     """Link the app the account holder just scanned (after their password at sign-in); only
-    while no app is linked (one conditional UPDATE, so two tabs cannot both link one)."""
+    while no app is linked (one conditional UPDATE, so of two windows exactly one links its
+    app), the account is active and no helpdesk reset is waiting (that link is the way then).
+    False if any of that changed since the password was checked."""
+    reset_pending = exists().where(AccountLink.account_id == Account.id,
+                                   AccountLink.purpose == NEW_AUTHENTICATOR,
+                                   AccountLink.used_at.is_(None))
     linked = db.session.execute(
         update(Account)
         .where(Account.id == account.id, Account.totp_secret_encrypted.is_(None),
+               Account.status == ACTIVE, ~reset_pending,
                or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
         .values(totp_secret_encrypted=secret_encrypted, totp_last_step=step,
                 version=Account.version + 1, updated_at=clock.timestamp())
