@@ -72,6 +72,13 @@ def _problem(purpose: str, problem: str):
                            message=PROBLEMS[problem]), status
 
 
+def _throttled():
+    from idp.web.login import throttled_page  # login imports this module
+
+    db.session.rollback()
+    return throttled_page()
+
+
 def _used_meanwhile(link) -> bool:
     db.session.refresh(link)
     return link.used_at is not None
@@ -103,7 +110,9 @@ def reset():
         problem = password_policy.problem(form.password.data, account)
         if problem:
             form.password.errors.append(problem)
-        elif with_code and not recovery.check_code(account, form.code.data):
+        elif with_code and recovery.throttled(account, request.remote_addr):
+            return _throttled()
+        elif with_code and not recovery.check_code(account, form.code.data, request.remote_addr):
             db.session.rollback()
             if _used_meanwhile(link):  # another tab used the link (and this code) just now
                 return _problem(PASSWORD_RESET, links.USED)
@@ -133,7 +142,9 @@ def new_app():
     if session.get(VERIFIED_KEY) != link.id:
         form = CurrentPasswordForm()
         if form.validate_on_submit():
-            if recovery.check_password(account, form.password.data):
+            if recovery.throttled(account, request.remote_addr):
+                return _throttled()
+            if recovery.check_password(account, form.password.data, request.remote_addr):
                 session[VERIFIED_KEY] = link.id
                 return redirect(url_for("links.new_app"))
             form.password.errors.append(PASSWORD_WRONG)

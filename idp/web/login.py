@@ -74,8 +74,7 @@ def login():
             )
             if outcome.result == login_flow.THROTTLED:
                 db.session.rollback()
-                body, status = error_page(429, THROTTLED)
-                return body, status, {"Retry-After": str(throttle.retry_after())}
+                return throttled_page()
             if outcome.result == login_flow.ENROL:
                 db.session.commit()
                 return links.start_enrolment(outcome.account, flow_id)
@@ -95,6 +94,12 @@ def login():
         error=error,
         notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
     ), status
+
+
+def throttled_page():
+    """429: too many failures from this IP address or organisation (also on the link pages)."""
+    body, status = error_page(429, THROTTLED)
+    return body, status, {"Retry-After": str(throttle.retry_after())}
 
 
 def _after_sign_in(flow_id: str | None, sid: str):
