@@ -321,6 +321,28 @@ def test_an_external_id_is_set_changed_and_removed(app, parent):
             assert (account().external_id, account().version) == (stored, version)
 
 
+@pytest.mark.parametrize("status", ["invited", "active"])
+def test_a_new_email_address_voids_the_links_sent_to_the_old_one(app, client, make_org, invite,
+                                                                  mailbox, frozen_clock, status):
+    """Staff correct a mistyped address (or one the parent lost): whoever reads the old
+    mailbox must not use the activation or reset link sent there."""
+    from tests.test_account_links import follow, mailed_link
+
+    make_org()
+    invite()
+    parent = Parent(client, mailbox)
+    if status == "active":
+        parent.activate()
+        do(app, "send_password_reset", HELPDESK)
+        link = mailed_link(mailbox)
+    else:
+        link = parent.activation_link()
+    do(app, "update_profile", HELPDESK, email="nieuw@example.org")
+    assert follow(app.test_client(), link).status_code == 410
+    with app.app_context():
+        assert db.session.scalar(select(Account.status)) == status
+
+
 def test_update_profile_refuses_what_another_account_has(app, parent, invite):
     invite(username="Ouder.Twee", email="twee@example.org")
     with app.app_context(), pytest.raises(Refused) as refused:
