@@ -2,6 +2,7 @@
 folder (one .eml file per message) and onto the console (stderr), for the embedded default."""
 
 import logging
+import re
 import smtplib
 import ssl
 import sys
@@ -51,8 +52,22 @@ def send(message: EmailMessage) -> None:
     try:
         _send_smtp(url, message)
     except (OSError, smtplib.SMTPException) as error:  # ssl errors are OSErrors too
-        log.error("mail not sent: %s: %s", type(error).__name__, error)
-        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+        why = _describe(error)
+        log.error("mail not sent: %s: %s", type(error).__name__, why)
+        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {why}") from None
+
+
+#: An e-mail address as an SMTP server quotes it in its answer ("<x@y>: Recipient refused").
+_ADDRESS = re.compile(r"""[^\s<>@'"]+@[^\s<>'"]+""")
+
+
+def _describe(error: Exception) -> str:
+    """Why the server refused, without the addresses it names: those are personal data, and
+    this text goes to the log and to staff."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "recipient refused: " + ", ".join(
+            str(code) for code, _ in error.recipients.values())
+    return _ADDRESS.sub("<address>", str(error))
 
 
 def _send_smtp(url: str, message: EmailMessage) -> None:

@@ -3,6 +3,8 @@ as the parent, the relying party, staff and the auditor see it: the e-mail the p
 sign-in that works or not, the back-channel logout, the audit event, and what is refused."""
 
 import json
+import logging
+import smtplib
 
 import pytest
 from sqlalchemy import func, select
@@ -501,3 +503,25 @@ def test_staff_add_list_disable(app, runner, make_org, mailbox):
     again = cli(runner, "staff", "add", "--org", "PO2806", "--email", "a2@ppo.example",
                 "--username", "Anna.devries", "--role", "helpdesk")
     assert again.exit_code == 1 and "bestaat al" in again.output
+
+
+@pytest.mark.parametrize("refusal", [
+    smtplib.SMTPRecipientsRefused({"yvonne@example.org": (550, b"5.1.1 <yvonne@example.org>: "
+                                                               b"Recipient address rejected")}),
+    smtplib.SMTPDataError(554, b"5.7.1 <yvonne@example.org>: Message refused"),
+], ids=["recipient-refused", "data-refused"])
+def test_a_notice_that_cannot_be_sent_logs_no_address(app, parent, monkeypatch, caplog, refusal):
+    """The server's answer names the address: the log (and staff) get the reason only."""
+    from idp import mail
+
+    def refuse(url, message):
+        raise refusal
+
+    monkeypatch.setitem(app.config, "IDP_SMTP_URL", "smtp://mail.example.org")
+    monkeypatch.setattr(mail, "_send_smtp", refuse)
+    with caplog.at_level(logging.INFO):
+        do(app, "unlock", HELPDESK)  # done, and stays done
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Uw account is vrijgegeven' not sent" in logged
+    assert "55" in logged and "example.org>" not in logged and "yvonne@" not in logged
+    assert [e.action for e in events(app)] == ["account.unlock"]
