@@ -489,3 +489,13 @@ def test_a_link_the_parent_asked_for_themselves(app, parent, mailbox):
     assert text.startswith("Beste Yvonne Testouder, U heeft gevraagd om een nieuw wachtwoord")
     page = follow(parent.browser, mailed_link(mailbox))
     assert page.status_code == 200
+
+
+def test_the_reset_e_mail_says_when_the_parent_is_signed_out(app, parent, mailbox):
+    """"Daarna" after "30 minuten geldig" read as: signed out after 30 minutes."""
+    helpdesk(app, "send_password_reset")
+    message = mailbox.last()
+    for part in ("plain", "html"):
+        text = " ".join(pages.text(message.get_body((part,)).get_content()).split())
+        assert ("Na het opslaan van uw nieuwe wachtwoord bent u overal uitgelogd. U logt daarna "
+                "in met uw nieuwe wachtwoord.") in text
