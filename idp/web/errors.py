@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp import outages
+from idp import outages, throttle
 from idp.extensions import db
 from idp.paths import is_api_path
 from idp.sessions.browser import discard_changes
@@ -35,6 +35,12 @@ OUTAGE_MESSAGE = _l(
     "Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets opgeslagen "
     "of veranderd. Probeer het over een paar minuten opnieuw."
 )
+#: Too many failed sign-ins (or password and code checks on the link pages) from one IP address
+#: or organisation (idp.throttle).
+THROTTLED = _l(
+    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
+    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
+)
 CSRF_MESSAGE = _l(
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
@@ -43,6 +49,13 @@ CSRF_MESSAGE = _l(
 def error_page(status: int, message: str | None = None):
     text = message or MESSAGES.get(status, MESSAGES[400])
     return render_template("errors/error.html", status=status, message=text), status
+
+
+def throttled_page():
+    """429 with ``Retry-After``: the sign-in page's answer to a throttled IP address or
+    organisation, also on the link pages."""
+    body, status = error_page(429, THROTTLED)
+    return body, status, {"Retry-After": str(throttle.retry_after())}
 
 
 def _client_code(status: int) -> str:

@@ -23,7 +23,7 @@ from idp.extensions import db
 from idp.models import Account
 from idp.models.account_link import NEW_AUTHENTICATOR, PASSWORD_RESET
 from idp.web.activation import CODE_WRONG
-from idp.web.errors import error_page
+from idp.web.errors import error_page, throttled_page
 from idp.web.forms import ActivationForm, CodeForm, CurrentPasswordForm
 
 bp = Blueprint("links", __name__)
@@ -73,8 +73,6 @@ def _problem(purpose: str, problem: str):
 
 
 def _throttled():
-    from idp.web.login import throttled_page  # login imports this module
-
     db.session.rollback()
     return throttled_page()
 

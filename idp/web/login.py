@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import sessions, throttle
+from idp import sessions
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Organisation
 from idp.web import end_session, links
-from idp.web.errors import error_page
+from idp.web.errors import error_page, throttled_page
 from idp.web.forms import ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
@@ -18,10 +18,6 @@ bp = Blueprint("login", __name__)
 WRONG = _l(
     "Deze combinatie van gebruikersnaam, wachtwoord en code klopt niet. Let op hoofdletters "
     "en kleine letters, en gebruik de code die de app nu laat zien."
-)
-THROTTLED = _l(
-    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
-    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
 )
 FLOW_EXPIRED = _l(
     "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
@@ -94,12 +90,6 @@ def login():
         error=error,
         notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
     ), status
-
-
-def throttled_page():
-    """429: too many failures from this IP address or organisation (also on the link pages)."""
-    body, status = error_page(429, THROTTLED)
-    return body, status, {"Retry-After": str(throttle.retry_after())}
 
 
 def _after_sign_in(flow_id: str | None, sid: str):
