@@ -157,8 +157,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "IDP_CLEANUP_KEEP_ACTIVATIONS": Setting(
         30 * DAY,
-        "How long an activation link is kept after it expired, so a parent opening it still "
-        "reads 'expired' or 'already used' instead of 'not valid'.",
+        "How long an activation link (or an e-mailed reset or new-app link) is kept after it "
+        "expired, so a parent opening it still reads 'expired' or 'already used' instead of "
+        "'not valid'.",
     ),
     # --- throttling and lockout (idp.throttle) -------------------------------------------------
     "IDP_LOCKOUT_DELAY_AFTER": Setting(

@@ -36,6 +36,12 @@ OUTAGE_MESSAGE = _l(
     "Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets opgeslagen "
     "of veranderd. Probeer het over een paar minuten opnieuw."
 )
+#: Too many failed sign-ins (or password and code checks on the link pages) from one IP address
+#: or organisation (idp.throttle).
+THROTTLED = _l(
+    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
+    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
+)
 #: Self-service e-mails (forgotten password, a new activation link) asked for too often.
 TOO_MANY_EMAILS = _l(
     "Er is vanaf deze internetverbinding te vaak om een e-mail gevraagd. Wacht een uur en "
@@ -51,10 +57,13 @@ def error_page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=text), status
 
 
-def throttled_page(message: str, retry_after: int):
-    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again."""
-    body, status = error_page(429, message)
-    return body, status, {"Retry-After": str(retry_after)}
+def throttled_page(message: str | None = None, retry_after: int | None = None):
+    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again.
+    Without arguments: the sign-in page's answer to a throttled IP address or organisation,
+    also on the link pages."""
+    body, status = error_page(429, message or THROTTLED)
+    wait = retry_after if retry_after is not None else throttle.retry_after()
+    return body, status, {"Retry-After": str(wait)}
 
 
 def too_many_emails():
