@@ -514,11 +514,18 @@ def test_a_notice_that_cannot_be_sent_logs_no_address(app, parent, monkeypatch, 
     """The server's answer names the address: the log (and staff) get the reason only."""
     from idp import mail
 
-    def refuse(url, message):
-        raise refusal
+    class RefusingServer:  # what idp.mail connects to: it takes the connection, not the mail
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            raise refusal
 
     monkeypatch.setitem(app.config, "IDP_SMTP_URL", "smtp://mail.example.org")
-    monkeypatch.setattr(mail, "_send_smtp", refuse)
+    monkeypatch.setattr(mail, "_connect", lambda url: RefusingServer())
     with caplog.at_level(logging.INFO):
         do(app, "unlock", HELPDESK)  # done, and stays done
     logged = "\n".join(record.getMessage() for record in caplog.records)
