@@ -26,6 +26,7 @@ class Parent:
         self.driver, self.base_url = driver, base_url.rstrip("/")
         self.username, self.org = username, org
         self.key: str | None = None
+        self.lang = "nl"  # the page language the parent chose (the switch on every page)
         self.camera = camera or (lambda name: None)
 
     # --- looking ------------------------------------------------------------------------------
@@ -46,6 +47,11 @@ class Parent:
 
     def code_field_shown(self) -> bool:
         return self.driver.find_element(By.ID, pages.CODE_FIELD).is_displayed()
+
+    def choose_language(self, lang: str) -> None:
+        """The language switch (``?lang=``), kept by the browser session for what follows."""
+        self.open(f"/inloggen?lang={lang}")
+        self.lang = lang
 
     # --- doing --------------------------------------------------------------------------------
     def type(self, field_id: str, value: str) -> None:
@@ -82,8 +88,9 @@ class Parent:
             self.read_key()
             self.type("code", authenticator_code(self.key))
 
-    def activate(self, link: str, password=PASSWORD, language="nl") -> None:
+    def activate(self, link: str, password=PASSWORD) -> None:
         """The link from the e-mail, a new password twice, the app linked with its code."""
+        language = self.lang
         self.open(link)
         assert self.heading() == pages.ACTIVATION.heading[language], self.text()
         self.camera("activation")
@@ -102,7 +109,8 @@ class Parent:
         if self.code_field_shown():
             self.type("code", authenticator_code(self.key) if code is None else code)
 
-    def sign_in(self, password=PASSWORD, code=None, language="nl", path="/inloggen") -> None:
+    def sign_in(self, password=PASSWORD, code=None, path="/inloggen") -> None:
+        language = self.lang
         if path is not None:
             self.open(path)
         assert self.heading() == pages.SIGN_IN.heading[language], self.text()
@@ -111,8 +119,9 @@ class Parent:
         self.camera("sign-in-filled")
         self.press(pages.SIGN_IN.button[language])
 
-    def log_out(self, language="nl") -> None:
+    def log_out(self) -> None:
         """The person icon top right, then "Uitloggen"."""
+        language = self.lang
         icon = self.driver.find_element(By.CSS_SELECTOR, pages.PERSON_ICON)
         self.wait_for_next_page(icon.click)
         assert self.heading() == pages.LOGOUT.heading[language], self.text()
