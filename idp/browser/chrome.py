@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's ``chromium`` and ``chromium-driver``) through Selenium, with a
 clear message saying what to install when either is missing."""
 
+import base64
 import shutil
 import tempfile
 from pathlib import Path
@@ -85,19 +86,26 @@ def stop(driver) -> None:
     shutil.rmtree(driver.profile_dir, ignore_errors=True)
 
 
-def screenshot(driver, path: Path, full_page: bool = True) -> Path:
-    """A PNG of the page; the whole page's height when ``full_page``."""
+def screenshot(driver, path: Path, full_page: bool = True, element=None, margin=8) -> Path:
+    """A PNG of the page: the whole page's height when ``full_page``, else what the screen
+    shows; or only ``element`` (with a margin), even where it reaches below the screen."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if full_page:
-        import base64
-
-        metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        size = metrics["cssContentSize"]
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-        })
-        path.write_bytes(base64.b64decode(shot["data"]))
+    if element is not None:
+        x, y, width, height, page_width = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return [r.left + scrollX, r.top + scrollY, r.width, r.height,"
+            "        document.documentElement.scrollWidth];", element)
+        left = max(0, x - margin)
+        clip = {"x": left, "y": max(0, y - margin),
+                "width": min(x + width + margin, page_width) - left, "height": height + 2 * margin}
+    elif full_page:
+        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
     else:
         driver.save_screenshot(str(path))
+        return path
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1},
+    })
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
