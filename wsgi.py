@@ -1,14 +1,3 @@
-"""The WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app`` or ``flask --app wsgi run``.
+"""``wsgi:app`` in the checkout, as before: the entry point itself is ``idp/wsgi.py``."""
 
-gunicorn.conf.py loads this module in gunicorn's master, before it forks the workers, and starts
-the in-process worker thread in each worker itself (a thread does not survive a fork).
-"""
-
-import os
-
-from idp import create_app, worker
-
-app = create_app()
-started_elsewhere = os.environ.get("IDP_WORKER_THREAD_STARTED_BY") == "gunicorn.conf.py"
-if worker.wanted_in_process(app) and not started_elsewhere:
-    worker.start_thread(app)
+from idp.wsgi import app  # noqa: F401

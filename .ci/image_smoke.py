@@ -6,7 +6,8 @@ PostgreSQL and Redis, and checks that:
 
 - the image holds no compiler, pip, tests or key material, and says it runs as 10001;
 - `idp db upgrade` (the chart's hook Job) migrates a new database and makes signing keys;
-- gunicorn with gunicorn.conf.py serves the app on its port, and `idp worker --once` runs;
+- gunicorn with gunicorn.conf.py serves the app (a page too) on its port, and `idp worker
+  --once` runs;
 - SIGTERM (podman stop, as the kubelet does) lets an in-flight request finish and exits 0.
 
 Standard library only: it runs on the CI machine's own python3, outside the project's venv.
@@ -117,6 +118,11 @@ def main() -> None:
         # Through the ingress the Host is the issuer's; any other is refused (probes excepted).
         jwks = wait_for(f"http://127.0.0.1:{port}/jwks", name, host="idp.example.test")
         assert {key["alg"] for key in json.loads(jwks)["keys"]} >= {"RS256", "ES256"}, jwks
+        # A page: its template and static files come from the installed wheel.
+        page = wait_for(f"http://127.0.0.1:{port}/inloggen", name, host="idp.example.test")
+        assert "<h1>Inloggen</h1>" in page, page[:500]
+        assert "body" in wait_for(f"http://127.0.0.1:{port}/static/style.css", name,
+                                  host="idp.example.test")
         metrics = wait_for(f"http://127.0.0.1:{metrics_port}/metrics", name)
         assert "idp_request_duration_seconds" in metrics, metrics[:500]
         print(podman_run(env_file, "idp", "worker", "--once").strip())

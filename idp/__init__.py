@@ -26,7 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     config = settings.load(overrides)
     app = Flask(
         __name__,
-        template_folder=str(settings.PROJECT_ROOT / "templates"),
+        template_folder="templates",  # idp/templates, in the package (pyproject.toml)
         static_folder="static",
     )
     app.config.update(config)

@@ -9,7 +9,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The checkout, for the tests and tools that live beside the package. The app itself reads
+#: nothing from here (an installed wheel has no checkout): what it ships is in the package, its
+#: state in the working directory (IDP_INSTANCE_DIR, IDP_KEYS_DIR).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Runtime state: relative paths are from the working directory when the settings are loaded.
+STATE_FOLDERS = ("IDP_INSTANCE_DIR", "IDP_KEYS_DIR")
 DAY = 24 * 3600
 
 
@@ -27,8 +32,9 @@ SETTINGS: dict[str, Setting] = {
         "never from the request's Host header. https enables Secure cookies.",
     ),
     "IDP_INSTANCE_DIR": Setting(
-        str(PROJECT_ROOT / "instance"),
-        "Folder for the embedded default's state: SQLite file, outbox, generated secret key.",
+        "instance",
+        "Folder for the embedded default's state: SQLite file, outbox, generated secret key. "
+        "A relative path is taken from the working directory.",
     ),
     "IDP_CONFIG_FILE": Setting("", "Optional Python file with IDP_* settings (env wins)."),
     # --- storage -----------------------------------------------------------------------------
@@ -65,7 +71,9 @@ SETTINGS: dict[str, Setting] = {
         "the old key while `idp keys rotate-kek` moves every secret to IDP_KEY_ENCRYPTION_KEY. "
         "Empty otherwise.",
     ),
-    "IDP_KEYS_DIR": Setting(str(PROJECT_ROOT / "keys"), "Where the generated kek is kept."),
+    "IDP_KEYS_DIR": Setting(
+        "keys", "Where the generated kek is kept; relative to the working directory."
+    ),
     # --- signing keys ------------------------------------------------------------------------
     "IDP_KEYS_CACHE_TTL": Setting(
         30,
@@ -220,4 +228,6 @@ def load(overrides: dict | None = None) -> dict[str, object]:
     config = {key: _coerce(key, value) for key, value in config.items() if key in SETTINGS}
     config.update({k: (overrides or {})[k] for k in unknown})  # Flask keys from tests
     config["IDP_ISSUER"] = str(config["IDP_ISSUER"]).rstrip("/")
+    for key in STATE_FOLDERS:  # absolute: a later change of directory does not move them
+        config[key] = os.path.abspath(config[key])
     return config

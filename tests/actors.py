@@ -125,7 +125,7 @@ class RelyingParty:
     def jwks(self) -> KeySet:
         return KeySet.import_key_set(self.http.get(self.config["jwks_uri"]).get_json())
 
-    def authorization_url(self, scope="openid profile email", **extra) -> str:
+    def authorization_params(self, scope="openid profile email", **extra) -> dict:
         self.state, self.nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         self.verifier, challenge = pkce_pair()
         params = {
@@ -134,8 +134,22 @@ class RelyingParty:
             "nonce": self.nonce, "code_challenge": challenge, "code_challenge_method": "S256",
         }
         params.update(extra)
-        params = {k: v for k, v in params.items() if v is not None}
+        return {k: v for k, v in params.items() if v is not None}
+
+    def authorization_url(self, scope="openid profile email", **extra) -> str:
+        params = self.authorization_params(scope, **extra)
         return f"{self.config['authorization_endpoint']}?{urlencode(params)}"
+
+    def send_to_authorize(self, browser, method="GET", **params):
+        """The browser sent to the authorization endpoint: a link (GET), or an auto-submitted
+        form (POST, OIDC Core 3.1.2.1), whose 303 answer the browser follows with a GET."""
+        if method == "GET":
+            return browser.get(self.authorization_url(**params))
+        posted = browser.post(self.config["authorization_endpoint"],
+                              data=self.authorization_params(**params))
+        if posted.status_code != 303:
+            return posted  # refused at once (idp.web.limits)
+        return browser.get(posted.headers["Location"])
 
     def callback_params(self, response) -> dict:
         location = response.headers["Location"]

@@ -62,19 +62,35 @@ def test_dockerfile_installs_from_the_lock_in_a_build_stage():
     build, final = _stages()
     install = next(i for i in build if "pip install" in i)
     assert "--require-hashes" in install and "-r /tmp/requirements.lock" in install
+    assert "-r /tmp/requirements-build.lock" in install
     assert "--only-binary :all:" in install  # nothing is compiled: no compiler anywhere
+    # The app's own wheel, built and installed from the copied sources without fetching.
+    wheel = next(i for i in build if "pip wheel" in i)
+    assert "--no-index" in wheel and "--no-build-isolation" in wheel
+    assert "pip uninstall -q -y setuptools pip" in wheel  # the build tools leave the venv
     assert not any("pip install" in i or "apt-get" in i for i in final)
+
+
+def test_build_lock_pins_a_setuptools_that_builds_the_wheel():
+    """requirements-build.lock: what the build stage builds the wheel with, hashed, and new
+    enough for pyproject.toml's build-system."""
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    [required] = [Requirement(line) for line in pyproject["build-system"]["requires"]]
+    text = (PROJECT_ROOT / "requirements-build.lock").read_text()
+    pinned = re.search(r"^setuptools==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}", text, re.M)
+    assert pinned, text
+    assert required.specifier.contains(pinned[1])
 
 
 def test_dockerfile_final_stage_runs_gunicorn_as_non_root():
     final = _stages()[-1]
     assert "USER 10001:10001" in final
     assert any(i.startswith("HEALTHCHECK") and "/healthz" in i for i in final)
-    assert 'CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "wsgi:app"]' in final
+    assert 'CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "idp.wsgi:app"]' in final
     assert 'ENTRYPOINT ["idp-entrypoint"]' in final
     copied = " ".join(i for i in final if i.startswith("COPY"))
-    for never in ("tests", "keys", "instance", ".venv", "COPY . "):
-        assert never not in copied
+    for never in ("tests", "keys", "instance", ".venv", "COPY . ", "idp", "templates"):
+        assert never not in copied  # the app is the wheel installed in the venv
     environment = " ".join(i for i in final if i.startswith(("ENV", "ARG")))
     for secret in ("IDP_SECRET_KEY", "IDP_KEY_ENCRYPTION_KEY", "IDP_DATABASE_URL",
                    "IDP_REDIS_URL", "IDP_SMTP_URL", "PIP_CERT"):
@@ -86,8 +102,8 @@ def test_dockerignore_lets_in_only_what_the_image_needs():
              if line and not line.startswith("#")]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"requirements.lock", "idp", "templates", "wsgi.py", "gunicorn.conf.py",
-                       "docker/entrypoint.sh"}
+    assert allowed == {"requirements.lock", "requirements-build.lock", "pyproject.toml", "idp",
+                       "templates", "gunicorn.conf.py", "docker/entrypoint.sh"}
 
 
 # --- gunicorn.conf.py ------------------------------------------------------------------------

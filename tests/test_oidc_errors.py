@@ -36,9 +36,10 @@ def redirect_error(response) -> dict:
     ({"response_type": "token"}, "unsupported_response_type"),
     ({"scope": "openid admin"}, "invalid_scope"),
 ], ids=["no-pkce", "plain-pkce", "pkce-method-missing", "bad-challenge", "implicit", "unknown-scope"])
-def test_bad_authorization_request_returns_error_to_the_client(world, params, error):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_bad_authorization_request_returns_error_to_the_client(world, params, error, method):
     parent, rp = world
-    response = parent.browser.get(rp.authorization_url(**params))
+    response = rp.send_to_authorize(parent.browser, method, **params)
     answer = redirect_error(response)
     assert response.headers["Location"].startswith(rp.redirect_uri)
     assert answer["error"] == error
@@ -53,10 +54,11 @@ def test_bad_authorization_request_returns_error_to_the_client(world, params, er
     "https://dossier.test:444/callback",
     None,
 ], ids=["foreign", "longer-path", "added-query", "other-case", "other-port", "missing"])
-def test_unregistered_redirect_uri_never_redirects(world, redirect_uri):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unregistered_redirect_uri_never_redirects(world, redirect_uri, method):
     parent, rp = world
     rp.redirect_uri = redirect_uri
-    response = parent.browser.get(rp.authorization_url())
+    response = rp.send_to_authorize(parent.browser, method)
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "Ga terug naar die website" in pages.text(response.get_data(as_text=True))
@@ -79,10 +81,11 @@ def test_duplicate_parameters_are_refused(world):
     assert response.headers["Location"].startswith(rp.redirect_uri)
 
 
-def test_prompt_none_without_session_answers_login_required(world):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_prompt_none_without_session_answers_login_required(world, method):
     parent, rp = world
     parent.browser.post("/uitloggen")  # (no session anyway) make sure nothing is signed in
-    answer = redirect_error(parent.browser.get(rp.authorization_url(prompt="none")))
+    answer = redirect_error(rp.send_to_authorize(parent.browser, method, prompt="none"))
     assert answer["error"] == "login_required"
 
 

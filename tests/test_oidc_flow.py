@@ -2,15 +2,17 @@
 sign-in through an authorization request, tokens verified against the JWKS, userinfo,
 refresh rotation and revocation."""
 
+import pytest
 
 from idp import clock
 from tests import pages
 from tests.actors import Parent, RelyingParty
 
 
-def sign_in_at(rp, parent, **auth_params):
-    """Authorization request -> sign-in page -> back to the RP with a code."""
-    start = parent.browser.get(rp.authorization_url(**auth_params))
+def sign_in_at(rp, parent, method="GET", **auth_params):
+    """Authorization request (a link, or a form POSTed) -> sign-in page -> back to the RP with
+    a code."""
+    start = rp.send_to_authorize(parent.browser, method, **auth_params)
     assert start.status_code == 302 and "/inloggen?flow=" in start.headers["Location"]
     signed_in = parent.sign_in(start.headers["Location"])
     assert signed_in.status_code == 302, pages.text(signed_in.get_data(as_text=True))[:600]
@@ -39,9 +41,10 @@ def test_jwks_publishes_only_public_keys(client):
         assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & set(key)
 
 
-def test_parent_signs_in_and_relying_party_trusts_the_tokens(world, app):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_parent_signs_in_and_relying_party_trusts_the_tokens(world, app, method):
     parent, rp = world
-    callback = sign_in_at(rp, parent)
+    callback = sign_in_at(rp, parent, method)
     assert callback["state"] == rp.state
 
     response = rp.exchange(callback["code"])

@@ -33,11 +33,12 @@ def test_second_client_gets_a_code_without_signing_in_again(world, second_rp):
 
 @pytest.mark.parametrize("params", [{"prompt": "login"}, {"max_age": "0"}, {"max_age": "30"}],
                          ids=["prompt-login", "max-age-0", "max-age-exceeded"])
-def test_fresh_sign_in_is_demanded_and_auth_time_moves(world, second_rp, params):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_fresh_sign_in_is_demanded_and_auth_time_moves(world, second_rp, params, method):
     parent, rp = world
     first = rp.validate_id_token(rp.exchange(sign_in_at(rp, parent)["code"]).get_json()["id_token"])
     clock.advance(60)
-    start = parent.browser.get(second_rp.authorization_url(**params))
+    start = second_rp.send_to_authorize(parent.browser, method, **params)
     assert start.status_code == 302 and "/inloggen?flow=" in start.headers["Location"]
     signed_in = parent.sign_in(start.headers["Location"])
     claims = tokens_for(second_rp, parent.browser.get(signed_in.headers["Location"]))
@@ -47,26 +48,29 @@ def test_fresh_sign_in_is_demanded_and_auth_time_moves(world, second_rp, params)
     assert "/inloggen?flow=" in again.headers["Location"]
 
 
-def test_max_age_not_exceeded_needs_no_sign_in(world, second_rp):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_max_age_not_exceeded_needs_no_sign_in(world, second_rp, method):
     parent, rp = world
     sign_in_at(rp, parent)
     clock.advance(60)
-    response = parent.browser.get(second_rp.authorization_url(max_age="3600"))
+    response = second_rp.send_to_authorize(parent.browser, method, max_age="3600")
     assert "code" in second_rp.callback_params(response)
 
 
-def test_prompt_none_with_a_session_answers_at_once(world, second_rp):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_prompt_none_with_a_session_answers_at_once(world, second_rp, method):
     parent, rp = world
     sign_in_at(rp, parent)
-    response = parent.browser.get(second_rp.authorization_url(prompt="none"))
+    response = second_rp.send_to_authorize(parent.browser, method, prompt="none")
     assert "code" in second_rp.callback_params(response)
 
 
-def test_prompt_none_when_a_fresh_sign_in_is_needed_is_login_required(world, second_rp):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_prompt_none_when_a_fresh_sign_in_is_needed_is_login_required(world, second_rp, method):
     parent, rp = world
     sign_in_at(rp, parent)
     clock.advance(60)
-    response = parent.browser.get(second_rp.authorization_url(prompt="none", max_age="10"))
+    response = second_rp.send_to_authorize(parent.browser, method, prompt="none", max_age="10")
     answer = second_rp.callback_params(response)
     assert answer["error"] == "login_required" and answer["state"] == second_rp.state
 

@@ -77,8 +77,10 @@ def up(no_serve):
     sys.stdout.flush()
     os.environ["IDP_DEMO_RP"] = "true"  # the served app then has the demo relying party at /demo/
     os.environ.setdefault("IDP_LOG_FORMAT", "text")  # a console to read, not a log stack
+    for key in settings.STATE_FOLDERS:  # the folders just seeded, wherever gunicorn runs
+        os.environ[key] = current_app.config[key]
     os.execvp(sys.executable, [
-        sys.executable, "-m", "gunicorn", "--chdir", str(settings.PROJECT_ROOT),
+        sys.executable, "-m", "gunicorn",
         "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000", "--no-control-socket",
-        "wsgi:app",  # no access log: activation links carry their token in the path
+        "idp.wsgi:app",  # no access log: activation links carry their token in the path
     ])

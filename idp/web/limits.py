@@ -89,7 +89,7 @@ def check_request():
         if repeated:
             return _refuse(f"repeated parameter: {_described(', '.join(repeated))}", REPEATED)
     if request.path == "/authorize":
-        problem = _authorization_problem(request.args)
+        problem = _authorization_problem(request.values)  # the query, or a POST's form too
         if problem:
             return refuse_authorization_request(problem)
     return None

@@ -4,6 +4,7 @@ introspection. (Logout is in ``end_session``.)"""
 import hashlib
 import json
 import re
+from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -38,6 +39,9 @@ AUTHORIZATION_ERROR_PAGE = _l(
 MAX_AGE = re.compile(r"[0-9]{1,10}")
 #: Longest ``state`` we send back (also idp.web.limits): a longer one is not echoed.
 MAX_STATE = 512
+#: A POSTed authorization request goes on as a GET: its path and query must fit the request
+#: line a server accepts (gunicorn's ``limit_request_line``, 4094, less method and version).
+MAX_LOCATION = 4000
 
 
 @bp.get("/.well-known/openid-configuration")
@@ -129,6 +133,22 @@ def authorize():
     return server.create_authorization_response(grant_user=account, grant=grant)
 
 
+@bp.post("/authorize")
+@csrf.exempt  # a relying party's request, posted cross-site by design: not a form of ours
+def authorize_by_post():
+    """OIDC Core 3.1.2.1: the same request by POST (form serialization). It is answered with a
+    303 to the GET request with the same parameters, which then does all the work: the same
+    validation, errors and sign-in detour by construction. Why not answer here: the browser
+    sends the session cookie (SameSite=Lax) with a cross-site top-level POST never, with the
+    GET it is sent on to always, so only there do we know whether the parent is signed in. The
+    parameters were checked (idp.web.limits) before this runs; the sign-in detour puts them in
+    the URL too."""
+    location = url_for("oauth.authorize") + "?" + urlencode(list(request.values.items(multi=True)))
+    if len(location) > MAX_LOCATION:
+        return refuse_authorization_request("the request is too long to send on by GET")
+    return redirect(location, 303)
+
+
 def _reauthentication_required(signin) -> bool:
     """OIDC Core 3.1.2.1: ``prompt=login`` and ``max_age`` demand a fresh sign-in, unless the
     parent has just signed in for this very request (``login_flow.FRESH_KEY``)."""
@@ -145,14 +165,14 @@ def refuse_authorization_request(description: str):
     """An authorization request we will not handle (RFC 6749 4.1.2.1): ``invalid_request`` back
     to the redirect URI when ``client_id`` and ``redirect_uri`` are each given once and trusted;
     otherwise the parent stays here and sees the error page."""
-    client_ids = request.args.getlist("client_id")
-    redirect_uris = request.args.getlist("redirect_uri")
+    client_ids = request.values.getlist("client_id")  # values: the query, and a POST's form
+    redirect_uris = request.values.getlist("redirect_uri")
     client = server.query_client(client_ids[0]) if len(client_ids) == 1 else None
     if client is None or len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
         current_app.logger.warning("authorization request refused: invalid_request %s", description)
         return error_page(400, AUTHORIZATION_ERROR_PAGE)
     error = InvalidRequestError(description, redirect_uri=redirect_uris[0])
-    states = request.args.getlist("state")
+    states = request.values.getlist("state")
     error.state = states[0] if len(states) == 1 and len(states[0]) <= MAX_STATE else None
     return server.handle_error_response(None, error)
 

@@ -38,7 +38,7 @@ def fuzz(examples: int):
 
 
 #: Every route with the methods it takes; now and then another method or path is tried.
-ROUTES = [("GET", "/authorize"), ("POST", "/token"), ("POST", "/revoke"),
+ROUTES = [("GET", "/authorize"), ("POST", "/authorize"), ("POST", "/token"), ("POST", "/revoke"),
           ("POST", "/introspect"), ("GET", "/userinfo"), ("POST", "/userinfo"),
           ("GET", "/end_session"), ("POST", "/end_session"), ("GET", "/inloggen"),
           ("POST", "/inloggen"), ("GET", "/activeren"), ("POST", "/activeren"),

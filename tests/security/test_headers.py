@@ -49,6 +49,8 @@ PAGES = {
     "sign-in-failed": lambda parent, rp: parent.sign_in(password="wrong password 123"),
     "sign-in-flow-expired": lambda parent, rp: parent.browser.get("/inloggen?flow=unknown"),
     "authorize-redirect": lambda parent, rp: parent.browser.get(rp.authorization_url()),
+    "authorize-by-post": lambda parent, rp: parent.browser.post(
+        rp.config["authorization_endpoint"], data=rp.authorization_params()),
     "authorize-error-page": lambda parent, rp: parent.browser.get(
         rp.authorization_url(client_id="no-such-client")),
     "activation-link": lambda parent, rp: parent.browser.get("/activeren/unknown-token"),

@@ -4,7 +4,7 @@ What the staff console, SCIM provisioning and parent self-service keep: staff ro
 accounts, the provisioning client's externalId and a version per account, when an invitation was
 opened, single-use account links (password reset, new authenticator), the organisation's helpdesk
 contact and four-eyes setting, and the organisation and IP of audit events. Also drops the
-``access_token`` table that 0005 stopped using (README, "Upgrading": dropped one release later).
+``access_token`` table that 0005 stopped using (docs/operations.md, "Upgrading": dropped one release later).
 
 Revision ID: 0007
 Revises: 0006

@@ -1,0 +1,16 @@
+"""The WSGI entry point, inside the package so an installed wheel has it:
+``gunicorn -c gunicorn.conf.py idp.wsgi:app`` (or ``wsgi:app`` in the checkout) or
+``flask --app idp.wsgi run``.
+
+gunicorn.conf.py loads this module in gunicorn's master, before it forks the workers, and starts
+the in-process worker thread in each worker itself (a thread does not survive a fork).
+"""
+
+import os
+
+from idp import create_app, worker
+
+app = create_app()
+started_elsewhere = os.environ.get("IDP_WORKER_THREAD_STARTED_BY") == "gunicorn.conf.py"
+if worker.wanted_in_process(app) and not started_elsewhere:
+    worker.start_thread(app)
