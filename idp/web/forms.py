@@ -20,8 +20,13 @@ MAX_PASSWORD = 1024
 MAX_CODE = 6  # spaces are taken out first
 
 
-def too_long(maximum: int) -> Length:
-    return Length(max=maximum, message=TOO_LONG)
+def too_long(maximum: int, in_page: bool = True) -> Length:
+    """At most ``maximum`` characters; ``in_page=False`` leaves out the ``maxlength`` that
+    WTForms would put on the field, where the browser cutting off a paste would be wrong."""
+    validator = Length(max=maximum, message=TOO_LONG)
+    if not in_page:
+        validator.field_flags = {}
+    return validator
 
 
 def without_spaces(value: str | None) -> str | None:
@@ -81,7 +86,7 @@ class LoginForm(FlaskForm):
     code = StringField(
         _l("Code"),
         filters=[without_spaces],
-        validators=[too_long(MAX_CODE)],
+        validators=[too_long(MAX_CODE, in_page=False)],
         render_kw=CODE_INPUT,
     )
 

@@ -2,7 +2,7 @@
 
 from idp import clock
 from idp.browser import pages
-from idp.browser.parent import Parent
+from idp.browser.parent import Parent, authenticator_code
 from tests.browser.conftest import HOST
 
 
@@ -48,3 +48,21 @@ def test_sign_in_without_javascript(open_browser, invited):
     parent.fill_sign_in()
     parent.press(pages.SIGN_IN.button["nl"])
     assert parent.heading() == pages.SIGNED_IN.heading["nl"], parent.text()
+
+
+def test_fields_help_phones_and_password_managers(activated):
+    """Autocomplete for password managers and the code from a text message, digits on a phone's
+    keyboard, and a code with a space in it (as pasted) is taken whole."""
+    activated.open("/inloggen")
+    activated.choose_organisation("PO2806")
+    expected = {"username": "username", "password": "current-password", "code": "one-time-code"}
+    for field_id, autocomplete in expected.items():
+        assert activated.field(field_id).get_attribute("autocomplete") == autocomplete
+    code = activated.field("code")
+    assert code.get_attribute("inputmode") == "numeric"
+    assert code.get_attribute("maxlength") is None
+    digits = authenticator_code(activated.key)
+    activated.fill_sign_in(code=f" {digits[:3]} {digits[3:]} ")
+    assert code.get_attribute("value") == f" {digits[:3]} {digits[3:]} "
+    activated.press()
+    assert activated.heading() == pages.SIGNED_IN.heading["nl"], activated.text()
