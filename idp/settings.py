@@ -40,13 +40,17 @@ SETTINGS: dict[str, Setting] = {
     # --- storage -----------------------------------------------------------------------------
     "IDP_DATABASE_URL": Setting(
         "",
-        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Several hosts (a primary and "
+        "its standbys): postgresql+psycopg://user@/db?host=a:5432&host=b:5432"
+        "&target_session_attrs=read-write (the first that accepts writes). "
         "Unset: SQLite file instance/idp.sqlite3.",
     ),
     "IDP_REDIS_URL": Setting(
         "",
-        "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0. Unset: an "
-        "in-process store that only works for a single process.",
+        "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0; over TLS "
+        "rediss://host:6380/0?ssl_ca_certs=/path/ca.pem; behind Sentinel "
+        "redis+sentinel://host1:26379,host2:26379/mymaster/0 (rediss+sentinel:// for TLS). "
+        "Unset: an in-process store that only works for a single process.",
     ),
     "IDP_REDIS_PREFIX": Setting("idp:", "Prefix of every Redis key this service writes."),
     "IDP_REDIS_TIMEOUT": Setting(
@@ -78,8 +82,9 @@ SETTINGS: dict[str, Setting] = {
     "IDP_KEYS_CACHE_TTL": Setting(
         30,
         "How long a worker keeps the signing keys before reading them again, and the JWKS "
-        "max-age. A rotation or revocation reaches every worker within this time; a next key "
-        "is published twice this long before it signs.",
+        "max-age. With Redis, a rotation or revocation reaches every worker within about a "
+        "second (a key-set version in Redis, looked at once a second); this is the bound "
+        "without it. A next key is published twice this long before it signs.",
     ),
     "IDP_CLIENT_CACHE_TTL": Setting(
         30,
@@ -105,6 +110,14 @@ SETTINGS: dict[str, Setting] = {
     ),
     # --- lifetimes, in seconds ---------------------------------------------------------------
     "IDP_ACTIVATION_TTL": Setting(7 * DAY, "How long an activation link works."),
+    "IDP_PASSWORD_RESET_TTL": Setting(
+        30 * 60, "How long a password-reset link works (single use; a newer one voids it)."
+    ),
+    "IDP_NEW_AUTHENTICATOR_TTL": Setting(
+        3 * DAY,
+        "How long a link to link a new authenticator app works (single use; a newer one voids "
+        "it). With four eyes, counted from the approval.",
+    ),
     "IDP_LOGIN_FLOW_TTL": Setting(
         30 * 60, "How long a started sign-in (an authorization request waiting) may take."
     ),

@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ReadOnlyError
 from redis.retry import Retry
 
-from idp import clock
+from idp import clock, redis_url
 
 
 class StoreUnavailable(Exception):
@@ -52,6 +52,8 @@ class MemoryStore:
         with self._lock:
             item = self._live(key)
             return item[0] if item else None
+
+    peek = get
 
     def set(self, key: str, value: bytes | str, ttl: int, only_if_new: bool = False) -> bool:
         if isinstance(value, str):
@@ -124,6 +126,39 @@ class MemoryStore:
             for name, member, due in schedules:
                 self._schedules.setdefault(name, {})[member] = due
 
+    def move_and_schedule(self, key: str, to_key: str, ttl: int, unschedule: list[tuple[str, str]],
+                          schedules: list[tuple[str, str, float]]) -> bytes | None:
+        """As one atomic step: take the value under ``key`` (GETDEL) and remove each
+        (name, member) of ``unschedule``; if there was a value, keep it under ``to_key`` and add
+        each (name, member, due) of ``schedules``. Returns the value taken, or None."""
+        with self._lock:
+            item = self._live(key)
+            self._data.pop(key, None)
+            for name, member in unschedule:
+                self._schedules.get(name, {}).pop(member, None)
+            if item is None:
+                return None
+            self._data[to_key] = (item[0], clock.now() + ttl)
+            for name, member, due in schedules:
+                self._schedules.setdefault(name, {})[member] = due
+            return item[0]
+
+    def replace(self, key: str, name: str, member: str,
+                items: list[tuple[str, bytes | str, int, str, str, float]]) -> bool:
+        """As one atomic step, and only if ``key`` is still there: delete it and its ``member``
+        of schedule ``name``, and store each (key, value, ttl) with its (name, member, due).
+        True for the one caller that did it."""
+        with self._lock:
+            if self._live(key) is None:
+                return False
+            self._data.pop(key)
+            self._schedules.get(name, {}).pop(member, None)
+            for item_key, value, ttl, queue, item_member, due in items:
+                value = value.encode() if isinstance(value, str) else value
+                self._data[item_key] = (value, clock.now() + ttl)
+                self._schedules.setdefault(queue, {})[item_member] = due
+            return True
+
 
 # Atomic in Redis (a script runs alone): take the due members and push their due time past the
 # lease, so no other worker sees them until then.
@@ -141,6 +176,35 @@ _CLAIM_UNTIL = """
 local held = redis.call('GET', KEYS[1])
 if held and tonumber(held) > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+# Atomic: a record leaves its key and, if it was there, lands under another with its schedules
+# (KEYS: from, to, the unschedule sets, then the schedule sets; ARGV: ttl, the counts, then the
+# members to unschedule, then member/due pairs).
+_MOVE_AND_SCHEDULE = """
+local value = redis.call('GETDEL', KEYS[1])
+local gone, added = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, gone do redis.call('ZREM', KEYS[2 + i], ARGV[3 + i]) end
+if not value then return false end
+redis.call('SET', KEYS[2], value, 'EX', ARGV[1])
+for i = 1, added do
+  redis.call('ZADD', KEYS[2 + gone + i], ARGV[3 + gone + 2 * i], ARGV[2 + gone + 2 * i])
+end
+return value
+"""
+
+# Atomic and conditional: only whoever still finds KEYS[1] replaces it by the items (KEYS: the
+# record, its schedule, then per item its key and its schedule; ARGV: the member, then per item
+# value, ttl, member, due).
+_REPLACE = """
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 1, (#KEYS - 2) / 2 do
+  local at = 1 + 4 * (i - 1)
+  redis.call('SET', KEYS[1 + 2 * i], ARGV[at + 1], 'EX', ARGV[at + 2])
+  redis.call('ZADD', KEYS[2 + 2 * i], ARGV[at + 4], ARGV[at + 3])
+end
 return 1
 """
 
@@ -166,13 +230,17 @@ def _reachable(operation):
     return call
 
 
+#: Seconds a quick read (``peek``) waits: a healthy Redis answers in well under a millisecond.
+QUICK_TIMEOUT = 0.25
+
+
 class RedisStore:
     """The same API on Redis; every operation is a single atomic command."""
 
     shared = True
 
     def __init__(self, url: str, prefix: str, timeout: float = 2):
-        self.redis = redis.Redis.from_url(
+        self.redis = redis_url.client(
             url,
             # A hung Redis costs a request at most this long, then it gets its 503: far below
             # gunicorn's worker timeout.
@@ -184,15 +252,30 @@ class RedisStore:
             # retried, so a hung Redis costs one timeout, not several.
             retry=Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
         )
+        # For reads that have a slower way round (idp.keys.version): a hung Redis costs them a
+        # fraction of IDP_REDIS_TIMEOUT, and they are not retried.
+        self.quick = redis_url.client(url, socket_timeout=QUICK_TIMEOUT,
+                                      socket_connect_timeout=QUICK_TIMEOUT)
         self.prefix = prefix
         # Registering only computes the script's SHA; redis-py loads it again by itself when a
         # restarted Redis answers NOSCRIPT, so nothing broken is kept across an outage.
         self._claim_due = self.redis.register_script(_CLAIM_DUE)
         self._claim_until = self.redis.register_script(_CLAIM_UNTIL)
+        self._move_and_schedule = self.redis.register_script(_MOVE_AND_SCHEDULE)
+        self._replace = self.redis.register_script(_REPLACE)
 
     @_reachable
     def get(self, key):
         return self.redis.get(self.prefix + key)
+
+    def close(self):
+        self.redis.close()
+        self.quick.close()
+
+    @_reachable
+    def peek(self, key):
+        """``get`` that gives up after QUICK_TIMEOUT."""
+        return self.quick.get(self.prefix + key)
 
     @_reachable
     def set(self, key, value, ttl, only_if_new=False):
@@ -243,6 +326,25 @@ class RedisStore:
     @_reachable
     def count(self, name):
         return self.redis.zcard(self.prefix + name)
+
+    @_reachable
+    def move_and_schedule(self, key, to_key, ttl, unschedule, schedules):
+        p = self.prefix
+        keys = [p + key, p + to_key, *(p + name for name, _ in unschedule),
+                *(p + name for name, _, _ in schedules)]
+        args = [max(1, int(ttl)), len(unschedule), len(schedules),
+                *(member for _, member in unschedule)]
+        for _, member, due in schedules:
+            args += [member, repr(float(due))]
+        return self._move_and_schedule(keys=keys, args=args) or None
+
+    @_reachable
+    def replace(self, key, name, member, items):
+        keys, args = [self.prefix + key, self.prefix + name], [member]
+        for item_key, value, ttl, queue, item_member, due in items:
+            keys += [self.prefix + item_key, self.prefix + queue]
+            args += [value, max(1, int(ttl)), item_member, repr(float(due))]
+        return bool(self._replace(keys=keys, args=args))
 
     def set_and_schedule(self, key, value, ttl, schedules):
         # One round trip instead of one per command (a session is saved on every use), and

@@ -208,7 +208,7 @@ def app(backend, request, tmp_path, smtp_server):
     keys.forget_cache()
     if backend == "postgres":
         _truncate(application)
-        application.extensions["idp.store"].redis.close()
+        application.extensions["idp.store"].close()
         with redis_lib.Redis.from_url(REDIS_URL) as r:
             for key in r.scan_iter(f"{prefix}*"):
                 r.delete(key)

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from idp import clock, worker
+from idp.store import StoreUnavailable
 from tests.actors import RelyingParty
 from tests.test_oidc_flow import sign_in_at
 
@@ -65,7 +66,8 @@ def test_the_absolute_lifetime_ends_a_session_in_use(app, dossier):
 
 def test_the_helpdesk_ending_the_sessions_sends_logouts(app, runner, dossier):
     parent, rp, id_token, receiver = dossier
-    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "Yvonne.testouder"])
+    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "Yvonne.testouder",
+                                 "--reason", "ticket 7"])
     assert result.exit_code == 0 and "Ended 1 session(s)" in result.output
     run_worker(app)
     assert rp.verify_logout_token(receiver.tokens[0])["sid"] == id_token["sid"]
@@ -73,7 +75,8 @@ def test_the_helpdesk_ending_the_sessions_sends_logouts(app, runner, dossier):
 
 
 def test_helpdesk_logout_of_an_unknown_parent_is_a_clear_error(runner, dossier):
-    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "yvonne.testouder"])
+    result = runner.invoke(args=["parent", "logout", "--org", "PO2806", "yvonne.testouder",
+                                 "--reason", "ticket 7"])
     assert result.exit_code != 0 and "case-sensitive" in result.output
 
 
@@ -152,4 +155,34 @@ def test_several_workers_racing_send_each_logout_once(app, dossier):
         thread.join()
     assert sum(r["sessions_ended"] for r in results) == 1
     assert sum(r["logouts_delivered"] for r in results) == 1
+    assert len(receiver.tokens) == 1
+
+
+def test_a_store_lost_right_after_the_session_ended_loses_no_logout_and_sends_none_twice(
+        app, dossier, monkeypatch):
+    """The session's end and the logouts it owes are one atomic step: whatever fails after it,
+    the worker delivers them once the store works again, and only once."""
+    parent, rp, id_token, receiver = dossier
+    the_store = app.extensions["idp.store"]
+    queued = the_store.move_and_schedule
+
+    def store_lost_after_the_end(*args, **kwargs):
+        taken = queued(*args, **kwargs)
+        monkeypatch.setattr(the_store, "unschedule", lost)
+        monkeypatch.setattr(the_store, "get", lost)
+        return taken
+
+    def lost(*args, **kwargs):
+        raise StoreUnavailable("gone")
+
+    monkeypatch.setattr(the_store, "move_and_schedule", store_lost_after_the_end)
+    assert parent.log_out().status_code == 503  # the outage page; the parent may try again
+    monkeypatch.undo()
+
+    assert run_worker(app)["logouts_delivered"] == 1
+    [token] = receiver.tokens
+    assert rp.verify_logout_token(token)["sid"] == id_token["sid"]
+    assert parent.browser.get("/").status_code == 302  # signed out: nothing left to end
+    for _ in range(3):
+        assert run_worker(app)["logouts_delivered"] == 0
     assert len(receiver.tokens) == 1

@@ -289,7 +289,7 @@ def second_worker(app, backend):
     with other.app_context():
         db.session.remove()
         db.engine.dispose()
-    other.extensions["idp.store"].redis.close()
+    other.extensions["idp.store"].close()
 
 
 def worker_round(app) -> int:

@@ -41,8 +41,8 @@ def app_with(app):
             db.session.remove()
             db.engine.dispose()
         store = other.extensions["idp.store"]
-        if getattr(store, "redis", None) is not None:
-            store.redis.close()
+        if hasattr(store, "close"):
+            store.close()
 
 
 def raw(kek: str) -> bytes:

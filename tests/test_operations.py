@@ -43,7 +43,7 @@ def test_not_ready_without_redis_and_no_detail_shown(app, tmp_path, caplog):
     assert (response.status_code, response.get_data(as_text=True)) == (503, "not ready\n")
     assert "not ready: ConnectionError" in caplog.text
     assert broken.test_client().get("/healthz").status_code == 200  # alive, only not ready
-    broken.extensions["idp.store"].redis.close()
+    broken.extensions["idp.store"].close()
     with broken.app_context():
         db.session.remove()
         db.engine.dispose()

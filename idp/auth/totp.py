@@ -10,6 +10,7 @@ import os
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import or_, update
 
 from idp import clock, crypto
@@ -42,6 +43,14 @@ def provisioning_uri(secret: str, account_label: str, issuer: str) -> str:
 def qr_data_uri(uri: str) -> str:
     """The otpauth URI as a PNG QR code, made here: the secret never leaves the server."""
     return segno.make(uri, error="m").png_data_uri(scale=6, border=4)
+
+
+def enrolment(secret: str, account) -> dict:
+    """What the page shows to link an app: the QR code and the key in groups of four, for the
+    account as "Yvonne.testouder (PO2806)" under the brand."""
+    label = f"{account.username} ({account.organisation.code})"
+    uri = provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
+    return {"qr": qr_data_uri(uri), "key": key_in_groups(secret)}
 
 
 def matching_step(secret: str, code: str, at: float | None = None) -> int | None:

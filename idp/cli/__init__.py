@@ -5,10 +5,11 @@ from flask.cli import FlaskGroup
 
 
 def init_cli(app):
-    from idp.cli import audit, cleanup, client, db, demo, handbook, keys, org, parent, worker
+    from idp.cli import (audit, cleanup, client, db, demo, handbook, keys, org, parent, staff,
+                         worker)
 
-    for group in (db.group, org.group, client.group, parent.group, keys.group, demo.group,
-                  audit.group, handbook.group):
+    for group in (db.group, org.group, client.group, parent.group, staff.group, keys.group,
+                  demo.group, audit.group, handbook.group):
         app.cli.add_command(group)
     app.cli.add_command(worker.command)
     app.cli.add_command(cleanup.command)

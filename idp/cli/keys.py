@@ -160,10 +160,14 @@ def revoke(kid, yes, actor):
         result = key_lifecycle.revoke(actor, kid)
     except (key_lifecycle.Refused, keys.ForeignKek) as refused:
         _fail(str(refused))
+    if result.announced:
+        reach = "within about a second"
+    else:
+        reach = (f"within {key_schedule.cache_ttl(current_app.config)} s (IDP_KEYS_CACHE_TTL): "
+                 "they notice when they next read the database, as Redis could not tell them")
     click.echo(
-        f"Revoked {kid}. It is out of the JWKS now; every worker stops using it within "
-        f"{key_schedule.cache_ttl(current_app.config)} s (IDP_KEYS_CACHE_TTL). {result.alg} "
-        f"tokens are signed by {result.active_kid}."
+        f"Revoked {kid}. It is out of the JWKS now; every worker stops using it {reach}. "
+        f"{result.alg} tokens are signed by {result.active_kid}."
     )
     if not result.replacement_was_ready:
         click.echo(f"Note: {result.active_kid} was published only recently; relying parties "

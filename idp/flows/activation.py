@@ -44,16 +44,21 @@ def invite(org: Organisation, email: str, username: str, name: str | None = None
         )
         db.session.add(account)
         db.session.flush()
-    elif account.status == ACTIVE:
-        raise InvitationError(f"{username} in {org.code} is already active")
+    elif account.status != INVITED:  # active, or disabled: a new link would bypass that
+        raise InvitationError(f"{username} in {org.code} is already {account.status}")
     else:
         account.email, account.name = email, name or account.name
-        # A new invitation replaces every earlier link.
-        db.session.execute(
-            update(Activation)
-            .where(Activation.account_id == account.id, Activation.used_at.is_(None))
-            .values(used_at=now)
-        )
+    token = issue_link(account)
+    db.session.commit()
+    send_welcome(account, token)
+    return account
+
+
+def issue_link(account: Account) -> str:
+    """A new activation link for ``account`` (returned once, stored as its hash); every earlier
+    link dies at once. The caller commits, then sends the welcome e-mail."""
+    now = clock.timestamp()
+    void_links(account, now)
     token = crypto.new_token(32)
     db.session.add(
         Activation(
@@ -64,16 +69,23 @@ def invite(org: Organisation, email: str, username: str, name: str | None = None
             expires_at=now + current_app.config["IDP_ACTIVATION_TTL"],
         )
     )
-    db.session.commit()
-    _send_welcome(account, token)
-    return account
+    return token
+
+
+def void_links(account: Account, now: int | None = None) -> None:
+    """Every unused activation link of ``account`` stops working; the caller commits."""
+    db.session.execute(
+        update(Activation)
+        .where(Activation.account_id == account.id, Activation.used_at.is_(None))
+        .values(used_at=clock.timestamp() if now is None else now)
+    )
 
 
 def activation_url(token: str) -> str:
     return f"{current_app.config['IDP_ISSUER']}/activeren/{token}"
 
 
-def _send_welcome(account: Account, token: str) -> None:
+def send_welcome(account: Account, token: str) -> None:
     config = current_app.config
     context = dict(
         account=account,
@@ -141,6 +153,7 @@ def complete(activation: Activation, password: str, code_step: int | None) -> bo
         account.totp_last_step = code_step  # the enrolment code may not sign in as well
     account.status = ACTIVE
     account.activated_at = now
+    account.touch(now)
     db.session.commit()
     metrics.ACTIVATIONS.inc()
     return True

@@ -1,4 +1,4 @@
-"""What a parent and the helpdesk see of a lockout (the counting is idp.throttle).
+"""What a parent sees of a lockout (counting: idp.throttle; unlocking: idp.accounts.actions).
 
 The parent gets an e-mail when the account is locked for 15 minutes (once, at the failure that
 locks it) and when it is locked until the helpdesk unlocks it. The page never says so: a locked
@@ -10,7 +10,7 @@ import logging
 from flask import current_app
 from sqlalchemy import update
 
-from idp import audit, clock, mail, throttle
+from idp import clock, mail
 from idp.extensions import db
 from idp.models import Account
 
@@ -33,14 +33,6 @@ def notify(account: Account, failures: int) -> None:
     elif failures == config["IDP_LOCKOUT_AFTER"]:
         log.warning("account %s locked for %s s", account.id, config["IDP_LOCKOUT_SECONDS"])
         _send(account, permanent=False)
-
-
-def unlock(account: Account, actor: str) -> None:
-    """The helpdesk: the parent may sign in again at once."""
-    account.locked_at = None
-    throttle.forget(account.organisation.code, account.username)
-    audit.for_account(actor, "parent.unlock", account)
-    db.session.commit()
 
 
 def _send(account: Account, permanent: bool) -> None:

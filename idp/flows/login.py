@@ -18,7 +18,8 @@ from idp import clock, crypto, metrics, throttle
 from idp.auth import passwords, totp
 from idp.flows import lockout
 from idp.extensions import db, store
-from idp.models import Account, Organisation
+from idp.models import Account, AccountLink, Organisation
+from idp.models.account_link import NEW_AUTHENTICATOR
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"
 
 
 SUCCESS, BAD_CREDENTIALS, LOCKED, THROTTLED = "success", "bad_credentials", "locked", "throttled"
+#: The password is right, and the organisation asks for a code the account has no app for yet.
+ENROL = "enrol"
 
 
 @dataclass
@@ -39,7 +42,8 @@ class Outcome:
     account: Account | None
     amr: list[str] | None = None
     acr: str | None = None
-    #: SUCCESS, BAD_CREDENTIALS, LOCKED (shown as BAD_CREDENTIALS), THROTTLED (429).
+    #: SUCCESS, BAD_CREDENTIALS, LOCKED (shown as BAD_CREDENTIALS), THROTTLED (429), ENROL
+    #: (link an app first: idp.accounts.recovery).
     result: str = BAD_CREDENTIALS
 
 
@@ -68,6 +72,9 @@ def _attempt(org, username, password, code, ip) -> Outcome:
     if outcome.account is not None:
         throttle.record_success(org.code, username)
         _upgrade_hash(outcome.account, password)
+        if outcome.result == ENROL:
+            return outcome
+        outcome.account.last_sign_in_at = clock.timestamp()
         return Outcome(outcome.account, outcome.amr, outcome.acr, SUCCESS)
     failures = throttle.record_failure(org.code, username)
     throttle.record_source_failure(ip, org.code)
@@ -84,21 +91,36 @@ def _upgrade_hash(account: Account, password: str) -> None:
 
 def _check_credentials(account, org, password, code) -> Outcome:
     password_ok = passwords.verify_password(account.password_hash if account else None, password)
+    # A disabled (or not yet activated) account is refused after the same password work and
+    # with the same page as a wrong password: nothing tells who exists or is disabled.
     if account is None or not password_ok or not account.is_active:
         log.info("sign-in refused: %s", "unknown user" if account is None else
-                 "wrong password" if not password_ok else "account not active")
+                 "wrong password" if not password_ok else f"account {account.status}")
         return Outcome(None)
     if not org.requires_2fa:
         return Outcome(account, AMR_PASSWORD, ACR_PASSWORD)
     if account.totp_secret_encrypted is None:
-        # Activated while the organisation did not require a code: nothing to check against.
-        log.info("sign-in refused: no authenticator linked (account %s)", account.id)
-        return Outcome(None)
+        # Activated while the organisation did not require a code: link an app now. Not after
+        # a reset by the helpdesk: that app is linked with the e-mailed link only.
+        if awaits_new_authenticator_link(account):
+            log.info("sign-in refused: authenticator reset pending (account %s)", account.id)
+            return Outcome(None)
+        log.info("sign-in needs an authenticator linked first (account %s)", account.id)
+        return Outcome(account, result=ENROL)
     secret = totp.decrypt_secret(account.totp_secret_encrypted)
     if not totp.accept_for_account(account, secret, code):
         log.info("sign-in refused: wrong or replayed code (account %s)", account.id)
         return Outcome(None)
     return Outcome(account, AMR_2FA, ACR_2FA)
+
+
+def awaits_new_authenticator_link(account) -> bool:
+    """The helpdesk reset this account's app: an e-mailed link (used or not) is the way back."""
+    return db.session.scalar(
+        select(AccountLink.id).where(AccountLink.account_id == account.id,
+                                     AccountLink.purpose == NEW_AUTHENTICATOR,
+                                     AccountLink.used_at.is_(None)).limit(1)
+    ) is not None
 
 
 # --- flows: an authorization request waiting for the parent to sign in ------------------------

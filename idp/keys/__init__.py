@@ -1,6 +1,7 @@
 """Signing keys: everything about the keys our tokens are signed with, in one package.
 
     store        the keys as the running service uses them: active key per algorithm, JWKS, cache
+    version      the key-set version in the store: a change reaches every process within a second
     schedule     when a next key may sign and a retired one leaves the JWKS (from settings)
     lifecycle    rotate, revoke, import: state changes, each with its audit event
     pem_import   reading a PEM private key, refusing weak or unsupported ones
@@ -15,6 +16,7 @@ from idp.keys.store import (
     SUPPORTED_ALGS,
     ForeignKek,
     add_key,
+    changed,
     check_kek,
     ensure_keys,
     forget_cache,
@@ -30,7 +32,7 @@ from idp.keys.store import (
 )
 
 __all__ = [
-    "PUBLIC_MEMBERS", "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "check_kek",
+    "PUBLIC_MEMBERS", "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "changed", "check_kek",
     "ensure_keys", "forget_cache", "generate", "key_in_state", "make_missing_keys", "private_key",
     "public_jwks", "public_jwks_body_with_etag", "public_jwks_with_etag", "signing_key",
     "verification_keys",

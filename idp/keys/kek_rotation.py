@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from idp import audit, keys
 from idp.auth import totp
 from idp.extensions import db, secret_box
-from idp.models import Account, Activation, SigningKey
+from idp.models import Account, AccountLink, Activation, SigningKey
 
 #: Every column holding a secret encrypted with idp.crypto, with its purpose (associated data).
 #: A new encrypted column must be listed here (tests/test_kek_rotation.py checks).
@@ -22,6 +22,7 @@ ENCRYPTED_COLUMNS = (
     (SigningKey, SigningKey.private_key_encrypted, keys.PURPOSE),
     (Account, Account.totp_secret_encrypted, totp.PURPOSE),
     (Activation, Activation.totp_secret_encrypted, totp.PURPOSE),
+    (AccountLink, AccountLink.totp_secret_encrypted, totp.PURPOSE),
 )
 
 

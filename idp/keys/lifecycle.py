@@ -73,6 +73,9 @@ class Revoked:
     #: False when a revoked active key was replaced by a next key published too recently:
     #: relying parties may then meet its kid before their cached JWKS has it, and refetch.
     replacement_was_ready: bool = True
+    #: False when the store could not be told: other processes then stop using the key within
+    #: IDP_KEYS_CACHE_TTL (when they next read the database) instead of within a second.
+    announced: bool = True
 
 
 def _set_state(key: SigningKey, expected: str, **values) -> None:
@@ -86,13 +89,14 @@ def _set_state(key: SigningKey, expected: str, **values) -> None:
         raise Refused(CONCURRENT_CHANGE)
 
 
-def _commit() -> None:
+def _commit() -> bool:
+    """Commit, and tell every process; False if only the database has it (see keys.changed)."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise Refused(CONCURRENT_CHANGE) from None
-    keys.forget_cache()
+    return keys.changed()
 
 
 def rotate(actor: str, algs=keys.SUPPORTED_ALGS, if_older_than: int | None = None) -> list:
@@ -139,7 +143,8 @@ def find(kid: str) -> SigningKey | None:
 def revoke(actor: str, kid: str) -> Revoked:
     """Emergency: the key leaves the JWKS and is no longer accepted for anything we verify.
 
-    Every worker stops using it within ``IDP_KEYS_CACHE_TTL``; this process at once.
+    This process stops using it at once, every other worker and replica within about a second
+    (idp.keys.version), or within ``IDP_KEYS_CACHE_TTL`` if the store could not be told.
     """
     keys.check_kek()
     key = find(kid)
@@ -153,9 +158,9 @@ def revoke(actor: str, kid: str) -> Revoked:
     _set_state(key, previous, state=REVOKED, revoked_at=now)
     audit.record(actor, "signing_key.revoke", kid, alg=alg, previous_state=previous)
     keys.make_missing_keys(actor, f"revoke of {kid}")
-    _commit()
+    announced = _commit()
     return Revoked(kid, alg, previous, keys.key_in_state(alg, ACTIVE).kid,
-                   replacement_was_ready=previous != ACTIVE or ready)
+                   replacement_was_ready=previous != ACTIVE or ready, announced=announced)
 
 
 def import_key(actor: str, private_key, alg: str, source: str) -> tuple[SigningKey, str | None]:

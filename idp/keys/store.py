@@ -2,15 +2,25 @@
 JWKS, the keys we verify our own tokens with, and making keys that are missing.
 
 Keys live in the database so every worker and replica signs with the same set. Each process
-keeps the decrypted set for at most ``IDP_KEYS_CACHE_TTL`` seconds, so a change made by another
-process (a rotation, a revocation: idp.keys.lifecycle) is used everywhere within that bound
-without a restart. The cached set also expires the moment a retired key's time is up, so a
-retired key leaves the JWKS exactly at ``key_schedule.removed_at``.
+keeps the decrypted set for at most ``IDP_KEYS_CACHE_TTL`` seconds. A change made by another
+process (a rotation, a revocation: idp.keys.lifecycle) is announced in the store
+(idp.keys.version), and every process looks at that once a second: so with Redis a change is
+used everywhere within about a second, and without it (or while Redis is down, when the keys are
+read from the database every second instead) within the cache TTL at most. The cached set also
+expires the moment a retired key's time is up, so a retired key leaves the JWKS exactly at
+``key_schedule.removed_at``.
+
+With the database down, the public JWKS is served as last read while the store confirms that no
+key changed since (stale-if-error): relying parties that restart can still verify the tokens they
+hold. Signing and verifying never use a stale set: they wait for the database.
 """
 
+import contextlib
 import hashlib
 import json
+import logging
 import threading
+import time
 
 from cryptography.exceptions import InvalidTag
 from flask import current_app
@@ -20,8 +30,12 @@ from sqlalchemy.exc import IntegrityError
 
 from idp import audit, clock
 from idp.keys import schedule as key_schedule
-from idp.extensions import db, secret_box
+from idp.keys import version as key_version
+from idp.extensions import db, secret_box, store
+from idp.outages import DATABASE_DOWN, describe
 from idp.models.signing_key import ACTIVE, NEXT, PUBLISHED, RETIRED, SigningKey
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_ALGS = ("RS256", "ES256")
 #: Associated data of the encrypted private keys (idp.crypto): only a signing key decrypts as one.
@@ -134,7 +148,8 @@ def ensure_keys(actor: str, reason: str = "ensure") -> list[str]:
         # unique index); theirs are as good as ours.
         db.session.rollback()
         return []
-    forget_cache()
+    if made:
+        changed()
     return made
 
 
@@ -148,6 +163,19 @@ class _Cache:
         self.jwks: dict = {"keys": []}
         self.etag = ""
         self.jwks_body = b""
+        self.published: list[tuple[dict, float | None]] = []  # (public JWK, leaves the JWKS at)
+        self.published_until = float("inf")  # when the next of those leaves
+        self.loaded = False
+        #: The store's key-set version these keys were read under (idp.keys.version), when we
+        #: next look at it (time.monotonic: a rate, not a time of day), and whether the last
+        #: look confirmed that no key changed since.
+        self.version: bytes | None = None
+        self.next_check = float("-inf")
+        self.confirmed = False
+        self.seen: bytes | None = None  # what the last look found
+        #: While the database is down: when a stale-if-error reader may try it again.
+        self.retry_database_at = float("-inf")
+        self.stale = False
 
 
 _cache = _Cache()
@@ -158,32 +186,90 @@ def _stored() -> list[SigningKey]:
     return list(db.session.scalars(query))
 
 
-def _load():
-    config = current_app.config
+def _look_at_version() -> bool:
+    """False when the cached keys must be read again because of another process: once per
+    CHECK_INTERVAL at most, the store's version is read; a different one, or none (the store is
+    down: nothing is confirmed, so the database is asked instead), means read again. Between two
+    looks the last decision stands. The in-process store speaks for this process only, which
+    forgets its keys itself when it changes them."""
+    if not store().shared or time.monotonic() < _cache.next_check:
+        return True
+    _cache.seen = key_version.current()
+    _cache.next_check = time.monotonic() + key_version.CHECK_INTERVAL
+    _cache.confirmed = _cache.seen is not None and _cache.seen == _cache.version
+    return _cache.confirmed
+
+
+def _load(stale_if_error: bool = False):
+    """The cached keys, read again when their time is up or another process changed them.
+
+    ``stale_if_error``: with the database down, the last keys read are good enough if the store
+    confirms no key changed since (every change goes through the database, so none can while it
+    is down); only the public JWKS asks for this. Signing and verifying never do.
+    """
     with _cache.lock:
         now = clock.now()
-        if now < _cache.expires_at:
+        unchanged = _look_at_version()
+        if now < _cache.expires_at and unchanged and not _cache.stale:
             return _cache
-        rows = _stored()
-        if {row.alg for row in rows if row.state == ACTIVE} != set(SUPPORTED_ALGS):
-            ensure_keys(audit.SERVICE, "first use")  # normally `idp db upgrade` did this
-            rows = _stored()
-        published = [row for row in rows if key_schedule.is_published(row, config, now)]
-        # A key already decrypted is reused while it stays active: importing an RSA private key
-        # costs tens of milliseconds (its consistency check), too much to repeat every cache
-        # period in every worker, in the middle of somebody's token request.
-        active = [row for row in published if row.state == ACTIVE]
-        _cache.private_keys = {row.kid: _cache.private_keys.get(row.kid) or private_key(row)
-                               for row in active}
-        _cache.signing = {row.alg: _cache.private_keys[row.kid] for row in active}
-        _cache.jwks = {"keys": [_public_members(row.public_jwk) for row in published]}
-        _cache.public = KeySet.import_key_set(_cache.jwks)
-        canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
-        _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
-        _cache.jwks_body = json.dumps(_cache.jwks, separators=(",", ":")).encode()
-        ends = [key_schedule.removed_at(row, config) for row in published if row.state == RETIRED]
-        _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
+        if (stale_if_error and _cache.stale and _cache.confirmed
+                and time.monotonic() < _cache.retry_database_at):
+            if now >= _cache.published_until:
+                _publish(now)
+            return _cache  # the database was down a moment ago: don't queue on it per request
+        try:
+            _read(now, _cache.seen)
+        except DATABASE_DOWN as error:
+            with contextlib.suppress(*DATABASE_DOWN):
+                db.session.rollback()
+            if not (stale_if_error and _cache.loaded and _cache.confirmed):
+                raise
+            if not _cache.stale:
+                log.warning("signing keys cannot be read (%s): the JWKS is served as last read, "
+                            "signing waits for the database", describe(error))
+            _cache.stale = True
+            _cache.retry_database_at = time.monotonic() + key_version.CHECK_INTERVAL
+            _publish(now)
         return _cache
+
+
+def _read(now: float, version: bytes | None) -> None:
+    config = current_app.config
+    rows = _stored()
+    if {row.alg for row in rows if row.state == ACTIVE} != set(SUPPORTED_ALGS):
+        ensure_keys(audit.SERVICE, "first use")  # normally `idp db upgrade` did this
+        rows = _stored()
+    published = [row for row in rows if key_schedule.is_published(row, config, now)]
+    # A key already decrypted is reused while it stays active: importing an RSA private key
+    # costs tens of milliseconds (its consistency check), too much to repeat every cache
+    # period in every worker, in the middle of somebody's token request.
+    active = [row for row in published if row.state == ACTIVE]
+    _cache.private_keys = {row.kid: _cache.private_keys.get(row.kid) or private_key(row)
+                           for row in active}
+    _cache.signing = {row.alg: _cache.private_keys[row.kid] for row in active}
+    # Each published key with the time it leaves the JWKS (None: no end yet).
+    _cache.published = [(_public_members(row.public_jwk),
+                         key_schedule.removed_at(row, config) if row.state == RETIRED else None)
+                        for row in published]
+    _publish(now)
+    ends = [end for _, end in _cache.published if end is not None]
+    _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
+    # Read before the rows: a change committed in between is announced after, and seen next time.
+    _cache.version = version
+    _cache.confirmed = version is not None
+    _cache.loaded, _cache.stale = True, False
+
+
+def _publish(now: float) -> None:
+    """The JWKS and the verification keys from the published keys whose time is not up; also
+    while the database is down, so a retired key leaves the stale JWKS on time too."""
+    _cache.jwks = {"keys": [jwk for jwk, end in _cache.published if end is None or now < end]}
+    _cache.published_until = min([end for _, end in _cache.published
+                                  if end is not None and now < end], default=float("inf"))
+    _cache.public = KeySet.import_key_set(_cache.jwks)
+    canonical = json.dumps(_cache.jwks, sort_keys=True).encode()
+    _cache.etag = hashlib.sha256(canonical).hexdigest()[:32]
+    _cache.jwks_body = json.dumps(_cache.jwks, separators=(",", ":")).encode()
 
 
 def _public_members(jwk: dict) -> dict:
@@ -191,10 +277,21 @@ def _public_members(jwk: dict) -> dict:
 
 
 def forget_cache() -> None:
-    """Drop this process's copy, e.g. right after this process changed the keys; the next use
-    decrypts every key again (a periodic refresh reuses the ones it has)."""
+    """Drop this process's copy, e.g. right after this process changed the keys (or a test
+    moved to another database); the next use decrypts every key again (a periodic refresh
+    reuses the ones it has)."""
     _cache.expires_at = float("-inf")
     _cache.private_keys = {}
+    _cache.loaded = _cache.stale = _cache.confirmed = False
+    _cache.version = _cache.seen = None
+    _cache.next_check = float("-inf")
+
+
+def changed() -> bool:
+    """After a committed key change: this process forgets its keys, and every other one is told
+    (idp.keys.version). False if the others could not be told."""
+    forget_cache()
+    return key_version.announce()
 
 
 def signing_key(alg: str):
@@ -207,12 +304,12 @@ def signing_key(alg: str):
 
 def public_jwks() -> dict:
     """The JWKS document (RFC 7517 section 5): the public members of every published key."""
-    return _load().jwks
+    return _load(stale_if_error=True).jwks
 
 
 def public_jwks_with_etag() -> tuple[dict, str]:
     """The JWKS document and a strong validator of it (one snapshot), for conditional GETs."""
-    loaded = _load()
+    loaded = _load(stale_if_error=True)
     return loaded.jwks, loaded.etag
 
 
@@ -224,5 +321,5 @@ def verification_keys() -> KeySet:
 
 def public_jwks_body_with_etag() -> tuple[bytes, str]:
     """The JWKS document serialized once per key change (not per request), and its validator."""
-    loaded = _load()
+    loaded = _load(stale_if_error=True)
     return loaded.jwks_body, loaded.etag

@@ -71,6 +71,11 @@ class Account(db.Model):
     def organisation_code(self) -> str:
         return self.organisation.code
 
+    def touch(self, now: int) -> None:
+        """Record a change of the account: a new ``version`` (SCIM's ETag) and ``updated_at``."""
+        self.version = (self.version or 1) + 1
+        self.updated_at = now
+
     def get_user_id(self) -> str:
         """Authlib's hook for the token ``sub``."""
         return self.subject

@@ -22,6 +22,7 @@ from idp.sessions.signin import (
     end_all_for,
     end_current,
     grant_is_live,
+    live_for,
     load,
     start,
     sweep_expired,
@@ -30,6 +31,6 @@ from idp.sessions.signin import (
 
 __all__ = [
     "ADMIN", "BROWSER_KEY", "IDLE", "LOGOUT", "MAX_AGE", "NEW_SIGN_IN", "SignInSession",
-    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "load",
+    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "live_for", "load",
     "start", "sweep_expired", "touch",
 ]

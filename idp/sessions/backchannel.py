@@ -1,12 +1,15 @@
 """OpenID Connect Back-Channel Logout 1.0: tell relying parties that a session ended.
 
-When a session ends (``sessions.end``), every client that took part in it and registered a
-``backchannel_logout_uri`` gets a queued delivery. The worker (``deliver_due``) signs a logout
-token and POSTs it; a failure is retried with growing pauses for ``IDP_BACKCHANNEL_RETRY_FOR``
-seconds and then given up and logged. Nothing here ever blocks or fails a logout.
+When a session ends (``sessions.end``), its record moves, in the same atomic store step that
+takes it, to the queue of ended sessions (``queue_ended``): from then on the logouts it owes are
+durable, whatever fails next. The worker (``deliver_due``) turns each ended session into one
+delivery per client that took part and registered a ``backchannel_logout_uri`` (again one atomic
+step, done once), signs a logout token and POSTs it; a failure is retried with growing pauses for
+``IDP_BACKCHANNEL_RETRY_FOR`` seconds and then given up and logged. Nothing here ever blocks or
+fails a logout.
 
-The queue is a store schedule (member: the logout token's ``jti``, due: the next attempt) plus
-one record per delivery, so several workers on several replicas share it safely.
+Both queues are store schedules (member: the sid, or the logout token's ``jti``; due: the next
+attempt) plus one record per member, so several workers on several replicas share them safely.
 """
 
 import json
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 QUEUE = "backchannel-queue"
 ITEM = "backchannel:"
+ENDED_QUEUE = "backchannel-ended-queue"
+ENDED = "backchannel-ended:"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 #: A worker holds claimed deliveries this long; enough for a round of slow endpoints.
 LEASE = 120
@@ -35,22 +40,43 @@ FIRST_PAUSE, LONGEST_PAUSE = 5, 300
 PARALLEL_DELIVERIES = 8
 
 
-def enqueue(subject: str, sid: str, client_ids: list[str]) -> int:
-    """Queue a logout for every listed client with a back-channel logout URI."""
+def _ttl() -> int:
+    return current_app.config["IDP_BACKCHANNEL_RETRY_FOR"] + 2 * LEASE
+
+
+def queue_ended(record_key: str, sid: str, unschedule: list[tuple[str, str]]) -> bytes | None:
+    """Take the session record under ``record_key`` (and its ``unschedule`` entries) and queue
+    it as ended, as one atomic step; returns the record, or None if someone else took it."""
+    return store().move_and_schedule(record_key, ENDED + sid, _ttl(), unschedule,
+                                     [(ENDED_QUEUE, sid, clock.now())])
+
+
+def _deliveries_for_ended(limit: int) -> None:
+    """Each due ended session becomes a delivery per client with a back-channel logout URI,
+    atomically and only once (``replace``), however many workers try."""
+    for sid in store().claim_due(ENDED_QUEUE, clock.now(), LEASE, limit):
+        raw = store().get(ENDED + sid)
+        if raw is None:
+            store().unschedule(ENDED_QUEUE, sid)
+            continue
+        ended = json.loads(raw)
+        items = []
+        for client_id in _listening(ended["clients"]):
+            item = {"jti": crypto.new_token(16), "client_id": client_id, "sub": ended["subject"],
+                    "sid": sid, "first_at": clock.now(), "attempts": 0}
+            items.append((ITEM + item["jti"], json.dumps(item), _ttl(), QUEUE, item["jti"],
+                          clock.now()))
+        store().replace(ENDED + sid, ENDED_QUEUE, sid, items)
+
+
+def _listening(client_ids: list[str]) -> list[str]:
+    """Those of ``client_ids`` that registered a back-channel logout URI."""
     if not client_ids:
-        return 0
-    clients = db.session.scalars(
-        select(Client).where(Client.client_id.in_(client_ids), Client.backchannel_logout_uri.isnot(None))
-    )
-    ttl = current_app.config["IDP_BACKCHANNEL_RETRY_FOR"] + 2 * LEASE
-    queued = 0
-    for client in clients:
-        item = {"jti": crypto.new_token(16), "client_id": client.client_id, "sub": subject,
-                "sid": sid, "first_at": clock.now(), "attempts": 0}
-        store().set(ITEM + item["jti"], json.dumps(item), ttl)
-        store().schedule(QUEUE, item["jti"], clock.now())
-        queued += 1
-    return queued
+        return []
+    return list(db.session.scalars(
+        select(Client.client_id)
+        .where(Client.client_id.in_(client_ids), Client.backchannel_logout_uri.isnot(None))
+    ))
 
 
 def logout_token(client: Client, item: dict) -> str:
@@ -99,6 +125,7 @@ def post(uri: str, token: str, timeout: float) -> str | None:
 
 def deliver_due(limit: int = 50) -> tuple[int, int]:
     """Deliver the logouts that are due; returns (delivered, failed)."""
+    _deliveries_for_ended(limit)
     jobs = []
     for jti in store().claim_due(QUEUE, clock.now(), LEASE, limit):
         raw = store().get(ITEM + jti)

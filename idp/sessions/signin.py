@@ -7,8 +7,9 @@ an authorization request with the session, and a refresh of a token bound to it.
 It is a record in the store under its ``sid`` (the ``sid`` claim of ID tokens); the browser
 session only points at it. The schedule ``EXPIRY`` holds every session's current expiry time,
 so the worker (``sweep_expired``) ends sessions on time even when nobody comes back. Ending a
-session, for whatever reason, happens in ``end``: it takes the record with one atomic GETDEL, so
-exactly one caller revokes the refresh tokens bound to it and sends the back-channel logouts.
+session, for whatever reason, happens in ``end``: it takes the record and queues the logouts owed
+in one atomic step, so exactly one caller revokes the refresh tokens bound to it, and the
+back-channel logouts are sent once, even if the store fails right after.
 """
 
 import json
@@ -146,16 +147,20 @@ def add_client(signin: SignInSession, client_id: str) -> None:
 
 def end(sid: str, reason: str) -> bool:
     """End the session: its bound refresh tokens stop working and every client that took part
-    hears of it by back-channel logout. True for the one caller that ended it."""
-    raw = store().getdel(KEY + sid)
-    store().unschedule(EXPIRY, sid)
+    hears of it by back-channel logout. True for the one caller that ended it.
+
+    Taking the record and queueing the logouts it owes are one atomic step in the store
+    (``backchannel.queue_ended``): a store lost half-way through this function loses no logout,
+    and a session is never taken twice, so no logout is owed twice."""
+    raw = backchannel.queue_ended(KEY + sid, sid, unschedule=[(EXPIRY, sid)])
     if raw is None:
         return False
     signin = SignInSession(**json.loads(raw))
-    store().unschedule(BY_ACCOUNT + str(signin.account_id), sid)
+    # Without its record the session's grants are dead already (grant_is_live); this says so in
+    # the database too.
     tokens.revoke_session_grants(sid)
-    backchannel.enqueue(signin.subject, sid, signin.clients)
     db.session.commit()
+    store().unschedule(BY_ACCOUNT + str(signin.account_id), sid)  # a stale entry is harmless
     metrics.SESSIONS_ENDED.labels(reason).inc()
     log.info("session ended: account %s, reason %s", signin.account_id, reason)
     return True
@@ -176,6 +181,16 @@ def end_all_for(account_id: int, reason: str = ADMIN) -> int:
         ended += end(sid, reason)
         store().unschedule(index, sid)  # also a stale entry whose record already expired
     return ended
+
+
+def live_for(account_id: int) -> list[SignInSession]:
+    """The account's sessions that are still live (for the helpdesk: where it is signed in)."""
+    found = []
+    for sid in store().scheduled(BY_ACCOUNT + str(account_id)):
+        signin = _read(sid)
+        if signin is not None and signin.is_live():
+            found.append(signin)
+    return found
 
 
 def sweep_expired(limit: int = 500) -> int:

@@ -11,7 +11,7 @@ from idp.web.hardening import init_hardening
 
 
 def init_web(app):
-    from idp.web import account, activation, end_session, health, login, oauth
+    from idp.web import account, activation, end_session, health, links, login, oauth
     from idp.web.limits import init_limits
     from idp.web.request_class import Request
     from idp.web.trusted_host import init_trusted_host
@@ -20,11 +20,12 @@ def init_web(app):
     # First, so nothing else runs for a request for another host or beyond the limits.
     init_trusted_host(app)
     init_limits(app)
-    for module in (health, oauth, end_session, activation, login, account):
+    for module in (health, oauth, end_session, activation, links, login, account):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
     csrf.exempt(activation.bp)
+    csrf.exempt(links.bp)
     csrf.exempt(login.bp)
     if app.config["IDP_DEMO_RP"]:
         from idp.web import demo

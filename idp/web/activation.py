@@ -4,7 +4,7 @@ The link's token is moved out of the address bar at once (into the server-side s
 does not linger in browser history or leak through a Referer header.
 """
 
-from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import crypto
@@ -63,13 +63,10 @@ def activate():
             return redirect(url_for("login.login", geactiveerd=1))
         else:
             return render_template("activation/problem.html", message=PROBLEMS[flow.USED]), 410
-    label = f"{account.username} ({account.organisation.code})"
-    uri = totp.provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
     return render_template(
         "activation/activate.html",
         form=form,
         account=account,
         two_factor=two_factor,
-        qr=totp.qr_data_uri(uri),
-        key=totp.key_in_groups(secret),
+        **totp.enrolment(secret, account),
     ), (400 if form.is_submitted() else 200)

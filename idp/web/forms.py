@@ -93,3 +93,19 @@ class LoginForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token: for buttons like "Uitloggen"."""
+
+
+class CurrentPasswordForm(FlaskForm):
+    """The account's own password, to prove more than the e-mail (a new app)."""
+
+    password = PasswordField(
+        _l("Wachtwoord"),
+        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class CodeForm(FlaskForm):
+    """The first code of a newly scanned app."""
+
+    code = code_field()

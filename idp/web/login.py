@@ -9,7 +9,7 @@ from idp import sessions, throttle
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Organisation
-from idp.web import end_session
+from idp.web import end_session, links
 from idp.web.errors import error_page
 from idp.web.forms import ConfirmForm, LoginForm
 
@@ -26,6 +26,17 @@ THROTTLED = _l(
 FLOW_EXPIRED = _l(
     "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
 )
+
+
+#: The button of a parent whose organisation asks for a code they have no app for yet.
+WITHOUT_CODE = "zonder_code"
+#: What the page says on top after activation, a new password, or a new app.
+NOTICES = {
+    "geactiveerd": _l("Uw account is geactiveerd. U kunt nu inloggen."),
+    "hersteld": _l("Uw nieuwe wachtwoord is opgeslagen. U kunt nu inloggen."),
+    "gekoppeld": _l("Uw app is gekoppeld. Log nu in met de code die de app laat zien; wacht "
+                    "eventueel op de volgende code."),
+}
 
 
 def _organisations():
@@ -53,7 +64,8 @@ def login():
     valid = form.validate_on_submit()
     # Every mistake at once: a missing code is named with the other empty fields.
     missing_code = (form.is_submitted() and chosen is not None and chosen.requires_2fa
-                    and not form.code.data and not form.code.errors)
+                    and not form.code.data and not form.code.errors
+                    and not request.form.get(WITHOUT_CODE))
     if missing_code:
         form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
     if valid and not missing_code:
@@ -68,6 +80,9 @@ def login():
                 db.session.rollback()
                 body, status = error_page(429, THROTTLED)
                 return body, status, {"Retry-After": str(throttle.retry_after())}
+            if outcome.result == login_flow.ENROL:
+                db.session.commit()
+                return links.start_enrolment(outcome.account, flow_id)
             if outcome.account is not None:
                 signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
                 db.session.commit()
@@ -82,7 +97,7 @@ def login():
         organisations=organisations,
         show_code=bool(chosen and chosen.requires_2fa),
         error=error,
-        notice=request.args.get("geactiveerd") and _("Uw account is geactiveerd. U kunt nu inloggen."),
+        notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
     ), status
 
 

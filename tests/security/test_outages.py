@@ -6,22 +6,28 @@ half done, and recover by itself when the service returns, without a restart.
 Each test has a Redis of its own (tests/redis_server.py) that it stops, starts again on the same
 port, or freezes. The database tests take away a database the test created itself."""
 
+import contextlib
 import threading
 import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.sessions import signin
+from idp.outages import DATABASE_DOWN
+from idp.store import StoreUnavailable
 from idp.extensions import db
-from idp.models import Account, AuthorizationCode, Grant, RefreshToken
+from idp.keys import lifecycle
+from idp.keys import version as key_version
+from idp.models import Account, AuthorizationCode, Grant, RefreshToken, SigningKey
 from tests import conftest, pages
 from tests.actors import PASSWORD, Parent, RelyingParty, authenticator_code
 from tests.processes import WebProcess, environment, free_port, worker_process
 from tests.redis_server import RedisServer
 from tests.test_multi_process import sign_in as sign_in_over_http
+from tests.test_keys_two_processes import within
 from tests.test_multi_process import token_request
 from tests.test_oidc_flow import sign_in_at
 
@@ -74,13 +80,32 @@ def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
     yield application
     clock.unfreeze()
     keys.forget_cache()
-    application.extensions["idp.store"].redis.close()
+    application.extensions["idp.store"].close()
     if database == postgres_url:
         conftest._truncate(application)
     else:
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@contextlib.contextmanager
+def cut_off(database: str):
+    """The test's own database refuses every connection, its open ones are ended; back after."""
+    name = database.rsplit("/", 1)[1]
+    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                      [name])
+    try:
+        yield
+    finally:
+        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def kids(browser) -> set[str]:
+    return {key["kid"] for key in browser.get("/jwks").get_json()["keys"]}
 
 
 def counts(app) -> dict:
@@ -408,7 +433,6 @@ def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world
     code = sign_in_at(rp, parent)["code"]
     verifier = rp.verifier
     assert app.test_client().get("/jwks").status_code == 200  # the keys are read, and cached
-    name = database.rsplit("/", 1)[1]
     before = counts(app)
 
     def terminate_after_the_code_is_consumed(conn, cursor, statement, *_):
@@ -426,23 +450,125 @@ def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world
         event.remove(engine, "after_cursor_execute", terminate_after_the_code_is_consumed)
     assert counts(app) == before  # the code's use died with the transaction: not half used
 
-    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                      [name])
-    try:
+    with cut_off(database):
         assert_client_error(rp.exchange(code, verifier), SERVER_ERROR)
         assert_outage_page(parent.browser.get("/"))
         assert_outage_page(parent.browser.get(rp.authorization_url()))
         assert app.test_client().get("/readyz").status_code == 503
         assert app.test_client().get("/healthz").status_code == 200
         assert app.test_client().get("/jwks").status_code == 200  # from the key cache
-    finally:
-        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
     assert app.test_client().get("/readyz").status_code == 200
     tokens = rp.exchange(code, verifier)  # never redeemed, so it still works: once
     assert tokens.status_code == 200
     assert rp.userinfo(tokens.get_json()["access_token"]).status_code == 200
     assert rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+
+
+# --- signing keys: Redis carries the news of a key change ------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_with_redis_down_a_key_change_is_read_from_the_database_within_a_second(
+        app, redis_server):
+    """Fail closed: a cache the store cannot vouch for is not trusted for the cache TTL (30 s);
+    the keys are read from the database once a second instead."""
+    browser = app.test_client()
+    before = kids(browser)
+    redis_server.stop()
+    with app.app_context():  # another process revokes, and cannot tell anyone through Redis
+        kid = keys.key_in_state("ES256", "next").kid
+        db.session.execute(update(SigningKey).where(SigningKey.kid == kid)
+                           .values(state="revoked", revoked_at=clock.timestamp()))
+        db.session.commit()
+    assert kid in before
+    assert within(key_version.CHECK_INTERVAL + 2, lambda: kid not in kids(browser))
+
+
+# --- back-channel logouts owed when a session ends ---------------------------------------------
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_redis_hanging_right_after_a_logout_loses_no_back_channel_logout(
+        app, world, make_client, logout_receiver, redis_server, monkeypatch):
+    parent, plain_rp = world
+    made = make_client(name="Dossier", redirect_uris=("https://dossier.test/cb",),
+                       backchannel_logout_uri=logout_receiver.uri)
+    rp = RelyingParty(plain_rp.http, made["client_id"], made["client_secret"], made["redirect_uri"])
+    tokens = rp.exchange(sign_in_at(rp, parent)["code"]).get_json()
+    id_token = rp.validate_id_token(tokens["id_token"])
+    the_store = app.extensions["idp.store"]
+    queued = the_store.move_and_schedule
+
+    def redis_hangs_after_the_end(*args, **kwargs):
+        taken = queued(*args, **kwargs)  # the session's end and its logouts: one script
+        redis_server.pause()
+        return taken
+
+    monkeypatch.setattr(the_store, "move_and_schedule", redis_hangs_after_the_end)
+    assert_outage_page(parent.log_out())
+    monkeypatch.undo()
+    with app.app_context():  # the worker's round during the outage: skipped, nothing lost
+        with pytest.raises(StoreUnavailable):
+            worker.run_once()
+    redis_server.resume()
+
+    rounds = []
+    with app.app_context():
+        for _ in range(3):
+            rounds.append(worker.run_once()["logouts_delivered"])
+    assert rounds == [1, 0, 0] and len(logout_receiver.tokens) == 1  # delivered, never twice
+    assert rp.verify_logout_token(logout_receiver.tokens[0])["sid"] == id_token["sid"]
+
+
+# --- the JWKS through a database outage --------------------------------------------------------
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_jwks_is_served_as_last_read_through_a_database_outage_longer_than_the_cache(
+        app, database):
+    """No key can change while the database is down, so the last JWKS read still holds (and
+    relying parties that restart can verify what they hold); signing waits for the database; a
+    key change announced in Redis meanwhile ends that (fail closed)."""
+    browser = app.test_client()
+    before = browser.get("/jwks")
+    assert before.status_code == 200
+    with cut_off(database):
+        clock.advance(app.config["IDP_KEYS_CACHE_TTL"] + 1)  # the cached keys are due again
+        during = browser.get("/jwks")
+        assert during.status_code == 200
+        assert (during.get_data(), during.headers["ETag"]) == (before.get_data(),
+                                                               before.headers["ETag"])
+        assert browser.get("/.well-known/openid-configuration").status_code == 200
+        assert browser.get("/readyz").status_code == 503
+        with app.app_context():
+            for alg in keys.SUPPORTED_ALGS:  # never signs with a set it could not read again
+                with pytest.raises(DATABASE_DOWN):
+                    keys.signing_key(alg)
+            with pytest.raises(DATABASE_DOWN):
+                keys.verification_keys()
+            # Another replica announces a key change (say it got through just before the
+            # outage): the last set read is no longer known to hold, so it is not served.
+            app.extensions["idp.store"].set(key_version.KEY, "changed elsewhere", 60)
+        assert within(key_version.CHECK_INTERVAL + 2,
+                      lambda: browser.get("/jwks").status_code != 200)  # nobody vouches for it
+        assert_client_error(browser.get("/jwks"), SERVER_ERROR)
+
+    assert browser.get("/readyz").status_code == 200
+    after = browser.get("/jwks")
+    assert after.status_code == 200 and after.get_data() == before.get_data()
+
+
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_retired_key_leaves_the_stale_jwks_on_time(app, database):
+    """The last key set read is not frozen in time: a retired key still leaves the JWKS at
+    its removal time, database or not."""
+    ttl = app.config["IDP_KEYS_CACHE_TTL"]
+    clock.freeze(clock.now() + 2 * ttl + 1)  # the suite's next keys are ready to sign
+    with app.app_context():
+        [rotated] = lifecycle.rotate("test", ("RS256",))
+        db.session.remove()
+    browser = app.test_client()
+    assert {rotated.retired_kid, rotated.active_kid} <= kids(browser)
+    with cut_off(database):
+        clock.advance(ttl + 1)
+        assert {rotated.retired_kid, rotated.active_kid} <= kids(browser)  # served as last read
+        clock.freeze(rotated.retired_removed_at)
+        assert rotated.retired_kid not in kids(browser)
+        assert rotated.active_kid in kids(browser)

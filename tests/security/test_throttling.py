@@ -94,13 +94,13 @@ def test_after_a_hundred_failures_only_the_helpdesk_unlocks(app, parent, mailbox
     assert refused_like_a_wrong_password(attempt(parent, PASSWORD))  # a week later: still
 
     result = runner.invoke(args=["parent", "unlock", "--org", "PO2806", "Yvonne.testouder",
-                                 "--actor", "helpdesk Anna"])
+                                 "--actor", "helpdesk Anna", "--reason", "ticket 42"])
     assert result.exit_code == 0 and "Unlocked Yvonne.testouder (PO2806)." in result.output
     assert attempt(parent, PASSWORD).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Account.locked_at)) is None
         account = db.session.scalar(select(Account))
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "parent.unlock"))
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.unlock"))
         # Named by subject, in its organisation: no username or e-mail in the audit log.
         assert (event.actor, event.target, event.organisation_id) == (
             "helpdesk Anna", account.subject, account.organisation_id)

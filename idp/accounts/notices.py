@@ -1,0 +1,88 @@
+"""The e-mails that tell an account holder what staff (or they themselves) did to the account,
+and whom to contact if that was not them. E-mails are Dutch only (README, "Languages").
+
+A notice never carries a link or a secret. One that cannot be sent is logged: the action it
+reports is done and stays done.
+"""
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from flask import current_app
+
+from idp import mail
+from idp.accounts.links import helpdesk_contact
+from idp.models import Account
+
+
+@dataclass(frozen=True)
+class Notice:
+    subject: str
+    #: What happened, and what it means for the account holder.
+    lines: tuple[str, ...]
+    #: Something they did not ask for themselves (the closing line differs).
+    imposed: bool = False
+
+
+UNLOCKED = Notice("Uw account is vrijgegeven", (
+    "De helpdesk heeft uw account vrijgegeven. U kunt weer inloggen.",
+))
+DISABLED = Notice("Uw account is uitgeschakeld", (
+    "Uw account is uitgeschakeld. U bent overal uitgelogd en u kunt niet meer inloggen.",
+), imposed=True)
+ENABLED = Notice("Uw account is weer ingeschakeld", (
+    "Uw account is weer ingeschakeld. U kunt weer inloggen.",
+))
+SIGNED_OUT = Notice("U bent overal uitgelogd", (
+    "De helpdesk heeft u op alle apparaten uitgelogd. U kunt gewoon opnieuw inloggen.",
+))
+AUTHENTICATOR_REMOVED = Notice("Uw app is losgekoppeld", (
+    "De app Google Authenticator op uw oude telefoon is losgekoppeld van uw account. De codes "
+    "van die app werken niet meer, en u bent overal uitgelogd.",
+    "Zodra een tweede medewerker dit heeft goedgekeurd, krijgt u een e-mail met een link om uw "
+    "nieuwe telefoon te koppelen. Uw wachtwoord blijft hetzelfde.",
+))
+EMAIL_CHANGED = Notice("Uw e-mailadres is gewijzigd", (
+    "Het e-mailadres van uw account is gewijzigd. E-mails over uw account gaan voortaan naar "
+    "het nieuwe adres, niet meer naar dit adres.",
+))
+USERNAME_CHANGED = Notice("Uw gebruikersnaam is gewijzigd", (
+    "De gebruikersnaam van uw account is gewijzigd. Gebruik voortaan de gebruikersnaam "
+    "hieronder om in te loggen; let op hoofdletters en kleine letters.",
+))
+PASSWORD_CHANGED = Notice("Uw wachtwoord is gewijzigd", (
+    "Het wachtwoord van uw account is gewijzigd. U bent overal uitgelogd; log in met uw nieuwe "
+    "wachtwoord.",
+))
+AUTHENTICATOR_LINKED = Notice("Uw nieuwe app is gekoppeld", (
+    "Er is een nieuwe app Google Authenticator aan uw account gekoppeld. Vanaf nu werken alleen "
+    "de codes van die app; de codes van een eerdere app werken niet meer.",
+))
+ERASED = Notice("Uw account is verwijderd", (
+    "Uw account en de gegevens die wij over u bewaarden zijn verwijderd. U kunt niet meer "
+    "inloggen met deze gebruikersnaam.",
+), imposed=True)
+
+log = logging.getLogger(__name__)
+
+
+def prepare(account: Account, notice: Notice, *, to: str | None = None) -> EmailMessage:
+    """The message, made now (for an account about to be erased)."""
+    config = current_app.config
+    text, html = mail.render(
+        "notice", account=account, organisation=account.organisation.display_name,
+        lines=notice.lines, imposed=notice.imposed, helpdesk=helpdesk_contact(account),
+    )
+    return mail.build(to or account.email, f"[{config['IDP_BRAND']}] {notice.subject}", text, html)
+
+
+def deliver(message: EmailMessage) -> None:
+    try:
+        mail.send(message)
+    except mail.MailError as error:
+        log.error("notice %r not sent: %s", message["Subject"], error)
+
+
+def send(account: Account, notice: Notice, *, to: str | None = None) -> None:
+    deliver(prepare(account, notice, to=to))
