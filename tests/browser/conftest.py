@@ -6,6 +6,7 @@ both backends (the HTTP tests prove that on each), and the in-process server sha
 frozen clock, so a code is fresh or an idle session ends when the test says, without sleeping."""
 
 import re
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,24 @@ def orgs(make_org):
     make_org(code="PO1000", name="PPO Zonder Code", requires_2fa=False)
 
 
+def mailed_link(mailbox) -> str:
+    """The link of the last e-mail (``adres: ...``), as the parent would click it."""
+    body = mailbox.last().get_body(("plain",)).get_content()
+    return re.search(r"adres: (\S+)", body).group(1)
+
+
 @pytest.fixture
 def invited(orgs, invite, mailbox, frozen_clock):
     """Yvonne of PO2806, invited: returns the activation link from her welcome e-mail."""
     invite()
-    body = mailbox.last().get_body(("plain",)).get_content()
-    return re.search(r"adres: (\S+)", body).group(1)
+    return mailed_link(mailbox)
+
+
+@pytest.fixture
+def site(app, mailbox, invited):
+    """What a visit to a page may need: the app, the mailbox and Yvonne's activation link."""
+    return SimpleNamespace(app=app, link=invited, mailbox=SimpleNamespace(
+        link=lambda: mailed_link(mailbox)))
 
 
 @pytest.fixture
