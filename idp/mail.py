@@ -5,6 +5,8 @@ import logging
 import smtplib
 import ssl
 import sys
+import threading
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -43,19 +45,92 @@ class MailError(Exception):
     """The message could not be handed to the SMTP server; the text says why (no secrets)."""
 
 
+#: The SMTP connection kept open by ``one_connection()`` in this thread, if any.
+_kept = threading.local()
+
+
+@contextmanager
+def one_connection():
+    """Every ``send()`` inside shares one SMTP connection (opened at the first message).
+
+    For bulk work (10,000 welcome e-mails of a CSV import): a connection, TLS handshake and
+    login per message would cost more than the invitation itself. A connection the server
+    closed in between (an idle timeout) is opened again once.
+    """
+    if getattr(_kept, "active", False):  # nested: the outer one owns the connection
+        yield
+        return
+    _kept.active, _kept.smtp = True, None
+    try:
+        yield
+    finally:
+        smtp, _kept.active, _kept.smtp = _kept.smtp, False, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+
+@contextmanager
+def held(messages: list):
+    """Every ``send()`` inside appends to ``messages`` instead of sending: the caller sends them
+    (inside ``one_connection()``) once what they announce is committed, e.g. a batch of invitations."""
+    previous, _kept.held = getattr(_kept, "held", None), messages
+    try:
+        yield messages
+    finally:
+        _kept.held = previous
+
+
+def connect_now() -> None:
+    """Inside ``one_connection()``: open the connection now, so a caller learns that the SMTP
+    server is unreachable (MailError) before it commits what the e-mails will announce."""
+    url = current_app.config["IDP_SMTP_URL"]
+    if not url or not getattr(_kept, "active", False) or _kept.smtp is not None:
+        return
+    try:
+        _kept.smtp = _connect(url)
+    except (OSError, smtplib.SMTPException) as error:
+        log.error("mail server unreachable: %s: %s", type(error).__name__, error)
+        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+
+
 def send(message: EmailMessage) -> None:
+    held_messages = getattr(_kept, "held", None)
+    if held_messages is not None:
+        held_messages.append(message)
+        return
     url = current_app.config["IDP_SMTP_URL"]
     if not url:
         _write_outbox(message)
         return
     try:
-        _send_smtp(url, message)
+        if getattr(_kept, "active", False):
+            _send_kept(url, message)
+        else:
+            with _connect(url) as smtp:
+                smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:  # ssl errors are OSErrors too
         log.error("mail not sent: %s: %s", type(error).__name__, error)
         raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+    log.info("mail sent: subject=%r", message["Subject"])
 
 
-def _send_smtp(url: str, message: EmailMessage) -> None:
+def _send_kept(url: str, message: EmailMessage) -> None:
+    if _kept.smtp is not None:
+        try:
+            _kept.smtp.send_message(message)
+            return
+        except smtplib.SMTPServerDisconnected:
+            _kept.smtp.close()
+            _kept.smtp = None
+    _kept.smtp = _connect(url)
+    _kept.smtp.send_message(message)
+
+
+def _connect(url: str) -> smtplib.SMTP:
+    """An SMTP connection, TLS and login done, per IDP_SMTP_URL."""
     parts = urlsplit(url)
     options = parse_qs(parts.query)
     timeout = current_app.config["IDP_SMTP_TIMEOUT"]
@@ -66,13 +141,15 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
         smtp = smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout)
     else:
         raise ValueError("IDP_SMTP_URL must start with smtp:// or smtps://")
-    with smtp:
+    try:
         if options.get("starttls", ["false"])[0].lower() == "true":
             smtp.starttls(context=context)
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
-    log.info("mail sent: subject=%r", message["Subject"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def _write_outbox(message: EmailMessage) -> None:

@@ -179,6 +179,20 @@ SETTINGS: dict[str, Setting] = {
     "IDP_THROTTLE_ORG_FAILURES": Setting(
         500, "Failed sign-ins in one organisation in the window before its sign-ins get 429."
     ),
+    # --- self-service: e-mails a parent can ask for without signing in ---------------------------
+    "IDP_SELFSERVICE_WINDOW": Setting(
+        3600, "Sliding window of the self-service limits (forgotten password, a new activation link)."
+    ),
+    "IDP_SELFSERVICE_IP_REQUESTS": Setting(
+        10, "Self-service requests from one client IP in the window before it gets 429."
+    ),
+    "IDP_SELFSERVICE_ACCOUNT_REQUESTS": Setting(
+        3, "Self-service e-mails for one account (as typed, known or not) in the window; further "
+        "requests get the same answer but no e-mail."
+    ),
+    "IDP_AUTHENTICATOR_MOVE_TTL": Setting(
+        900, "How long moving the authenticator to a new phone may take after the old phone's code."
+    ),
     "IDP_PROXY_HOPS": Setting(
         0, "Trusted proxies in front of the service (1 behind an ingress): the client IP is taken "
         "from that many X-Forwarded-For entries. 0: the connection's address."
@@ -193,6 +207,15 @@ SETTINGS: dict[str, Setting] = {
     "IDP_PASSWORD_MIN_LENGTH_NO_2FA": Setting(
         15, "Shortest password in an organisation without two-factor sign-in."
     ),
+    # --- the staff console (/beheer) ---------------------------------------------------------
+    "IDP_CONSOLE_STEP_UP_TTL": Setting(
+        300, "A destructive console action (reset authenticator, delete, revoke a key) asks for a "
+        "fresh code when the staff member's last code is older than this."
+    ),
+    "IDP_CONSOLE_ACTIONS_PER_MINUTE": Setting(
+        30, "Console actions (POST forms) one staff member may do per minute; more get 429."
+    ),
+    "IDP_CONSOLE_PAGE_SIZE": Setting(50, "Rows per page in the console's lists."),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(

@@ -11,6 +11,11 @@ exactly like a wrong password, and still costs a password hash (no oracle).
 Per client IP and per organisation: failures in a sliding window of ``IDP_THROTTLE_WINDOW``
 seconds; over the limit every sign-in attempt from there gets 429 *before* any hashing.
 
+Self-service requests that send an e-mail (forgotten password, a new activation link) have
+their own sliding window, ``IDP_SELFSERVICE_WINDOW``: per client IP (over the limit: 429) and
+per account as typed (over the limit: the same answer, but no e-mail), so nobody can flood a
+parent's mailbox and an unknown account counts exactly like a known one.
+
 All counters are single atomic store operations (Redis INCR in production), so parallel
 attempts are all counted.
 """
@@ -84,15 +89,24 @@ def record_success(org_code: str, username: str) -> None:
     store().delete(key + ":wait")
 
 
+def account_state(org_code: str, username: str) -> tuple[int, float | None]:
+    """Consecutive failures, and until when the next attempt must wait (None: it need not):
+    what the console shows staff helping a parent."""
+    key = _account_key(org_code, username)
+    raw = store().get(key + ":wait")
+    until = float(raw) if raw else None
+    return _failures(key), until if until is not None and until > clock.now() else None
+
+
 def forget(org_code: str, username: str) -> None:
     """The helpdesk unlocked the account: start from zero."""
     record_success(org_code, username)
 
 
 # --- per client IP and per organisation: sliding windows -----------------------------------------
-def _window_count(name: str) -> float:
-    """Failures in the last window, estimated from this and the previous fixed window."""
-    window = current_app.config["IDP_THROTTLE_WINDOW"]
+def _window_count(name: str, window: int | None = None) -> float:
+    """Events in the last window, estimated from this and the previous fixed window."""
+    window = window or current_app.config["IDP_THROTTLE_WINDOW"]
     now = clock.now()
     index, into = divmod(now, window)
     current = store().get(f"throttle:{name}:{int(index)}")
@@ -101,8 +115,8 @@ def _window_count(name: str) -> float:
     return int(current or 0) + int(previous or 0) * weight
 
 
-def _count(name: str) -> None:
-    window = current_app.config["IDP_THROTTLE_WINDOW"]
+def _count(name: str, window: int | None = None) -> None:
+    window = window or current_app.config["IDP_THROTTLE_WINDOW"]
     index = int(clock.now() // window)
     store().incr(f"throttle:{name}:{index}", 2 * window)
 
@@ -126,7 +140,29 @@ def record_source_failure(ip: str, org_code: str) -> None:
     _count(f"org:{org_code}")
 
 
-def retry_after() -> int:
+def retry_after(window: int | None = None) -> int:
     """Seconds a throttled client should wait: the rest of the window at most."""
-    window = current_app.config["IDP_THROTTLE_WINDOW"]
+    window = window or current_app.config["IDP_THROTTLE_WINDOW"]
     return max(1, int(window - clock.now() % window))
+
+
+# --- self-service requests that send an e-mail --------------------------------------------------
+IP, ACCOUNT = "ip", "account"
+
+
+def self_service_refusal(kind: str, ip: str, account_key: str) -> str | None:
+    """Count one request of ``kind`` ("reset", "activation"); IP or ACCOUNT when there were too
+    many from this client IP or for this account lately (then it is not counted), else None.
+    ``account_key`` is what the parent typed (organisation and username or e-mail address), or
+    the link's hash: never whether it exists."""
+    config = current_app.config
+    window = config["IDP_SELFSERVICE_WINDOW"]
+    ip_name = f"self:{kind}:" + _ip_name(ip)
+    account_name = f"self:{kind}:account:" + hashlib.sha256(account_key.encode()).hexdigest()[:32]
+    if _window_count(ip_name, window) >= config["IDP_SELFSERVICE_IP_REQUESTS"]:
+        return IP
+    _count(ip_name, window)
+    if _window_count(account_name, window) >= config["IDP_SELFSERVICE_ACCOUNT_REQUESTS"]:
+        return ACCOUNT
+    _count(account_name, window)
+    return None

@@ -46,10 +46,7 @@ class Parent:
         self.secret = None
 
     def activation_link(self) -> str:
-        body = self.mailbox.last().get_body(("plain",)).get_content()
-        link = re.search(r"adres: (\S+)", body).group(1)
-        remember(link, link.rsplit("/", 1)[-1])
-        return link
+        return self.link_in_last_email()
 
     def open_activation(self, link: str | None = None):
         response = self.browser.get(link or self.activation_link())
@@ -99,10 +96,69 @@ class Parent:
         return self.browser.post(login_url, data=fields)
 
 
+    def forgot_password(self, identifier=None, org=None):
+        """"Wachtwoord vergeten?": organisation and username (or e-mail address). The answer is
+        read in full, as a browser does; only then does the e-mail go out."""
+        page = self.browser.get("/wachtwoord-vergeten")
+        fields = pages.form_fields(page.get_data(as_text=True))
+        fields.update(organisation=org or self.org, identifier=identifier or self.username)
+        response = self.browser.post("/wachtwoord-vergeten", data=fields)
+        response.close()
+        return response
+
+    def link_in_last_email(self) -> str:
+        """The link after "adres:" in the last e-mail (welcome, password reset, new app)."""
+        body = self.mailbox.last().get_body(("plain",)).get_content()
+        link = re.search(r"adres: (\S+)", body).group(1)
+        remember(link, link.rsplit("/", 1)[-1])
+        return link
+
     def log_out(self):
         """The person icon top right, then "Uitloggen"."""
         page = self.browser.get("/uitloggen")
         return self.browser.post("/uitloggen", data=pages.form_fields(page.get_data(as_text=True)))
+
+
+class Staff(Parent):
+    """A staff member of the organisation: invited and activated like a parent (always with an
+    authenticator), signs in on the same page, then works in the console (/beheer)."""
+
+    def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
+                org=None):
+        response = super().sign_in(login_url, password, username, code, org)
+        if response.headers.get("Location", "").endswith("/inloggen/code"):
+            response = self.give_code()
+        return response
+
+    def give_code(self, code=None, url="/inloggen/code"):
+        """The second step (or the console's step-up): the code the app shows now."""
+        page = self.browser.get(url)
+        fields = pages.form_fields(page.get_data(as_text=True))
+        fields["code"] = authenticator_code(self.secret) if code is None else code
+        remember(fields["code"])
+        return self.browser.post(url, data=fields)
+
+    def page(self, path):
+        return self.browser.get(path)
+
+    def act(self, page_path, action_path, reason="Ticket 4711", confirm=True, **extra):
+        """Press an action's button on a console page: the form whose action is ``action_path``,
+        with the reason filled in and the confirmation ticked."""
+        html = self.browser.get(page_path).get_data(as_text=True)
+        found = [f for f in pages.forms(html) if f["action"] == action_path]
+        assert found, f"no form for {action_path} on {page_path}: {pages.text(html)[:500]}"
+        fields = dict(found[0]["fields"])
+        fields.pop("confirm", None)
+        if confirm:
+            fields["confirm"] = "yes"
+        if "reason" in fields or reason is not None:
+            fields["reason"] = reason or ""
+        fields.update(extra)
+        return self.browser.post(action_path, data=fields)
+
+    def csrf_token(self, path="/beheer/ouders/uitnodigen"):
+        html = self.browser.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -250,6 +250,13 @@ class Mailbox:
         assert messages, "no e-mail was sent"
         return messages[-1]
 
+    def count(self) -> int:
+        """How many were sent so far, without waiting for one (SMTP delivery is synchronous)."""
+        if self.backend == "postgres":
+            return len(self.smtp_server[1].messages)
+        outbox = Path(self.app.config["IDP_INSTANCE_DIR"]) / "outbox"
+        return len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+
 
 @pytest.fixture
 def mailbox(app, backend, smtp_server):
@@ -303,6 +310,37 @@ def invite(app):
         with app.app_context():
             org = db.session.query(Organisation).filter_by(code=org_code).one()
             activation.invite(org, email, username, name)
+
+    return make
+
+
+def subject_of(app, username: str, org_code: str = "PO2806") -> str:
+    """The account's ``subject``: how the console addresses a parent."""
+    from idp.models import Account
+
+    with app.app_context():
+        org = db.session.query(Organisation).filter_by(code=org_code).one()
+        return db.session.query(Account).filter_by(organisation_id=org.id, username=username).one().subject
+
+
+@pytest.fixture
+def make_staff(app, mailbox, frozen_clock):
+    """A staff member with ``role`` in ``org``, activated and signed in, in a browser of their own."""
+    from idp.accounts.actions import Actor, invite as invite_account
+    from tests.actors import Staff
+
+    def make(role="helpdesk", org="PO2806", username=None, name=None, sign_in=True):
+        username = username or f"{role.capitalize()}.{org.lower()}"
+        with app.app_context():
+            organisation = db.session.query(Organisation).filter_by(code=org).one()
+            invite_account(organisation, f"{username.lower()}@{org.lower()}.test", username,
+                           name or f"{role.capitalize()} {org}", Actor("tests"), role=role)
+        staff = Staff(app.test_client(), mailbox, username, org)
+        staff.activate()
+        if sign_in:
+            response = staff.sign_in()
+            assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return staff
 
     return make
 

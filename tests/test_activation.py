@@ -134,7 +134,8 @@ def test_activation_page_shows_the_handbook_steps(parent):
                   "Vul nu hier de code in die op uw scherm verschijnt:", "Code", "Opslaan"):
         assert words in text, words
     order = [text.index(w) for w in ("Nieuw wachtwoord", "Herhaal wachtwoord", "Installeer",
-                                     "plusje", "Scan", "sleutel", "Vul nu hier", "Opslaan")]
+                                     "plusje", "Scan de streepjescode", "Of voer deze sleutel",
+                                     "Vul nu hier", "Opslaan")]
     assert order == sorted(order)
 
 
@@ -243,7 +244,7 @@ def test_activation_succeeds_and_the_sign_in_page_says_so(app, parent):
     assert state["status"] == "active" and state["activated_at"] and state["links_used"] == [True]
     # and the new password and app sign the parent in
     signed_in = parent.sign_in()
-    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/account"
 
 
 def use_link(parent):
@@ -398,4 +399,4 @@ def test_organisation_without_two_factor_asks_for_a_password_only(
     parent.activate()
     assert parent.secret is None
     response = parent.sign_in()
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/account"

@@ -50,7 +50,7 @@ def idp_cookie(browser) -> str | None:
 def test_direct_sign_in_lands_on_the_signed_in_page(parent):
     response = parent.sign_in()
     assert response.status_code == 302
-    assert urlsplit(response.headers["Location"]).path == "/"
+    assert urlsplit(response.headers["Location"]).path == "/account"
     home = parent.browser.get(response.headers["Location"])
     assert home.status_code == 200
     html = home.get_data(as_text=True)
@@ -130,7 +130,7 @@ def test_organisation_without_two_factor_never_asks_for_a_code(
     assert not pages.code_field_visible(refused.get_data(as_text=True))
 
     response = parent.sign_in(code="")
-    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/"
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/account"
     assert is_signed_in(client)
 
 

@@ -77,7 +77,7 @@ def test_prompt_none_when_a_fresh_sign_in_is_needed_is_login_required(world, sec
 
 def test_an_earlier_sign_in_without_a_waiting_request_is_not_fresh(world, second_rp):
     parent, rp = world
-    assert parent.sign_in().headers["Location"] == "/"  # straight at /inloggen, no RP waiting
+    assert parent.sign_in().headers["Location"] == "/account"  # straight at /inloggen, no RP waiting
     clock.advance(60)
     again = parent.browser.get(second_rp.authorization_url(prompt="login"))
     assert "/inloggen?flow=" in again.headers["Location"]

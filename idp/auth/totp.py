@@ -46,11 +46,12 @@ def qr_data_uri(uri: str) -> str:
 
 
 def enrolment(secret: str, account) -> dict:
-    """What the page shows to link an app: the QR code and the key in groups of four, for the
-    account as "Yvonne.testouder (PO2806)" under the brand."""
+    """What the page shows to link an app, for the account as "Yvonne.testouder (PO2806)" under
+    the brand: the otpauth link (the app on this phone), its QR code (the app on another phone)
+    and the key in groups of four (typed or pasted by hand)."""
     label = f"{account.username} ({account.organisation.code})"
     uri = provisioning_uri(secret, label, current_app.config["IDP_BRAND"])
-    return {"qr": qr_data_uri(uri), "key": key_in_groups(secret)}
+    return {"otpauth": uri, "qr": qr_data_uri(uri), "key": key_in_groups(secret)}
 
 
 def matching_step(secret: str, code: str, at: float | None = None) -> int | None:

@@ -7,6 +7,7 @@ from flask.cli import FlaskGroup
 def init_cli(app):
     from idp.cli import (audit, cleanup, client, db, demo, handbook, keys, org, parent, staff,
                          worker)
+    from idp.cli import parent_import  # noqa: F401 (adds `idp parent import` to `idp parent`)
 
     for group in (db.group, org.group, client.group, parent.group, staff.group, keys.group,
                   demo.group, audit.group, handbook.group):

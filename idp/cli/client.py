@@ -27,8 +27,9 @@ def _check_uri(uri: str) -> str:
 
 def register(name, redirect_uris, post_logout_uris=(), public=False, alg="RS256",
              auth_method="client_secret_basic", backchannel_logout_uri=None,
-             allow_offline_access=False):
-    """Create a client; returns it and its secret (None for a public client)."""
+             allow_offline_access=False, *, commit=True):
+    """Create a client; returns it and its secret (None for a public client). ``commit=False``:
+    the caller commits (with its audit event)."""
     secret = None if public else crypto.new_token(32)
     client = Client(
         client_id=crypto.new_token(16),
@@ -43,7 +44,7 @@ def register(name, redirect_uris, post_logout_uris=(), public=False, alg="RS256"
         created_at=clock.timestamp(),
     )
     db.session.add(client)
-    db.session.commit()
+    db.session.commit() if commit else db.session.flush()
     return client, secret
 
 

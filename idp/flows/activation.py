@@ -91,7 +91,7 @@ def send_welcome(account: Account, token: str) -> None:
         account=account,
         organisation=account.organisation.display_name,
         link=activation_url(token),
-        two_factor=account.organisation.requires_2fa,
+        two_factor=account.organisation.requires_2fa or account.is_staff,
         help_url=config["IDP_TWO_FACTOR_HELP_URL"],
         expires_days=config["IDP_ACTIVATION_TTL"] // 86400,
     )
@@ -120,6 +120,16 @@ def find(token_hash: str) -> Lookup:
     if activation.expires_at <= clock.timestamp():
         return Lookup(None, EXPIRED)
     return Lookup(activation, None)
+
+
+def mark_opened(activation: Activation) -> None:
+    """The first time the link's page is shown: the invitation history staff see. One
+    conditional UPDATE, so of two tabs only the first counts."""
+    if activation.opened_at is None:
+        db.session.execute(update(Activation).where(
+            Activation.id == activation.id, Activation.opened_at.is_(None)
+        ).values(opened_at=clock.timestamp()))
+        db.session.commit()
 
 
 def pending_secret(activation: Activation) -> str:

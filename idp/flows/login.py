@@ -2,6 +2,11 @@
 organisation requires it) a TOTP code. Every failure looks the same to the person signing in;
 the reason goes to the log only.
 
+Staff (``Account.role``) always sign in with a code, also in an organisation whose parents do
+not. Where the sign-in page has no code field, a staff member's right password leads to a second
+step that asks for the code (``NEEDS_CODE``, then ``confirm_code``). Only someone who knows the
+password ever sees that step, so it tells an attacker guessing usernames nothing.
+
 A sign-in that starts from a relying party's authorization request is a *flow* record in the
 store (id, the request, expiry), so the parent can come back to the request after signing in.
 """
@@ -33,6 +38,8 @@ ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"
 
 
 SUCCESS, BAD_CREDENTIALS, LOCKED, THROTTLED = "success", "bad_credentials", "locked", "throttled"
+#: The password was right, and this staff member still has to give a code (a second step).
+NEEDS_CODE = "needs_code"
 #: The password is right, and the organisation asks for a code the account has no app for yet.
 ENROL = "enrol"
 
@@ -43,8 +50,10 @@ class Outcome:
     amr: list[str] | None = None
     acr: str | None = None
     #: SUCCESS, BAD_CREDENTIALS, LOCKED (shown as BAD_CREDENTIALS), THROTTLED (429), ENROL
-    #: (link an app first: idp.accounts.recovery).
+    #: (link an app first: idp.accounts.recovery), NEEDS_CODE.
     result: str = BAD_CREDENTIALS
+    #: NEEDS_CODE: the staff member whose code is asked next (not signed in yet).
+    pending: Account | None = None
 
 
 def authenticate(org: Organisation, username: str, password: str, code: str, ip: str) -> Outcome:
@@ -69,18 +78,65 @@ def _attempt(org, username, password, code, ip) -> Outcome:
         log.info("sign-in refused: account %s", refusal)
         return Outcome(None, result=LOCKED)
     outcome = _check_credentials(account, org, password, code)
+    if outcome.result == NEEDS_CODE:
+        _upgrade_hash(outcome.pending, password)
+        return outcome
     if outcome.account is not None:
-        throttle.record_success(org.code, username)
-        _upgrade_hash(outcome.account, password)
         if outcome.result == ENROL:
+            throttle.record_success(org.code, username)
+            _upgrade_hash(outcome.account, password)
             return outcome
-        outcome.account.last_sign_in_at = clock.timestamp()
-        return Outcome(outcome.account, outcome.amr, outcome.acr, SUCCESS)
+        return _succeeded(org, outcome, password)
     failures = throttle.record_failure(org.code, username)
     throttle.record_source_failure(ip, org.code)
     if account is not None and account.is_active:
         lockout.notify(account, failures)
     return outcome
+
+
+def _succeeded(org, outcome: Outcome, password: str | None = None) -> Outcome:
+    account = outcome.account
+    throttle.record_success(org.code, account.username)
+    if password is not None:
+        _upgrade_hash(account, password)
+    account.last_sign_in_at = clock.timestamp()
+    return Outcome(account, outcome.amr, outcome.acr, SUCCESS)
+
+
+def confirm_code(account: Account, code: str, ip: str, *, step_up: bool = False) -> Outcome:
+    """The second step of a staff member's sign-in, or a fresh code asked by the console
+    (``step_up``, for someone signed in already): the code, under the same throttling rules as
+    the sign-in page (a wrong code counts as a failed sign-in); the caller commits."""
+    org = account.organisation
+    if throttle.source_refusal(ip, org.code):
+        outcome = Outcome(None, result=THROTTLED)
+    elif throttle.account_refusal(org.code, account.username, account) or not account.is_active:
+        throttle.record_source_failure(ip, org.code)
+        outcome = Outcome(None, result=LOCKED)
+    elif _code_ok(account, code):
+        proved = Outcome(account, AMR_2FA, ACR_2FA, SUCCESS)
+        if step_up:  # not a sign-in: the last sign-in time stays
+            throttle.record_success(org.code, account.username)
+        outcome = proved if step_up else _succeeded(org, proved)
+    else:
+        failures = throttle.record_failure(org.code, account.username)
+        throttle.record_source_failure(ip, org.code)
+        lockout.notify(account, failures)
+        outcome = Outcome(None)
+    metrics.SIGN_INS.labels(outcome.result).inc()
+    return outcome
+
+
+def _code_ok(account: Account, code: str) -> bool:
+    if account.totp_secret_encrypted is None:
+        # Activated while the organisation did not require a code: nothing to check against.
+        log.info("sign-in refused: no authenticator linked (account %s)", account.id)
+        return False
+    secret = totp.decrypt_secret(account.totp_secret_encrypted)
+    if not totp.accept_for_account(account, secret, code):
+        log.info("sign-in refused: wrong or replayed code (account %s)", account.id)
+        return False
+    return True
 
 
 def _upgrade_hash(account: Account, password: str) -> None:
@@ -97,7 +153,7 @@ def _check_credentials(account, org, password, code) -> Outcome:
         log.info("sign-in refused: %s", "unknown user" if account is None else
                  "wrong password" if not password_ok else f"account {account.status}")
         return Outcome(None)
-    if not org.requires_2fa:
+    if not org.requires_2fa and not account.is_staff:
         return Outcome(account, AMR_PASSWORD, ACR_PASSWORD)
     if account.totp_secret_encrypted is None:
         # Activated while the organisation did not require a code: link an app now. Not after
@@ -107,9 +163,9 @@ def _check_credentials(account, org, password, code) -> Outcome:
             return Outcome(None)
         log.info("sign-in needs an authenticator linked first (account %s)", account.id)
         return Outcome(account, result=ENROL)
-    secret = totp.decrypt_secret(account.totp_secret_encrypted)
-    if not totp.accept_for_account(account, secret, code):
-        log.info("sign-in refused: wrong or replayed code (account %s)", account.id)
+    if not org.requires_2fa and not code.strip():
+        return Outcome(None, result=NEEDS_CODE, pending=account)
+    if not _code_ok(account, code):
         return Outcome(None)
     return Outcome(account, AMR_2FA, ACR_2FA)
 

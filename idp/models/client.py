@@ -25,6 +25,8 @@ class Client(db.Model):
     #: Back-Channel Logout 1.0: where we POST a logout token when a session it took part in ends.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[int] = mapped_column(Integer)
+    #: Switched off by servicebeheer (idp.console.service): no codes, tokens or refreshes.
+    disabled_at: Mapped[int | None] = mapped_column(Integer)
 
     grant_types = ("authorization_code", "refresh_token")
 

@@ -49,7 +49,13 @@ def query_client(client_id):
         # expired (or read again) by a commit of the request that loaded it.
         db.session.expunge(client)
         cache[client_id] = (client, now + ttl)
-    return client
+    # A disabled client is as good as unknown: no authorization, token, refresh, introspection.
+    return None if client is not None and client.disabled_at is not None else client
+
+
+def forget_client(client_id: str) -> None:
+    """This process reads the registration again at once (others within IDP_CLIENT_CACHE_TTL)."""
+    current_app.extensions.get(CLIENT_CACHE, {}).pop(client_id, None)
 
 
 def client_secret_basic(query_client, request):

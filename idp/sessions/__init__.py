@@ -24,6 +24,7 @@ from idp.sessions.signin import (
     grant_is_live,
     live_for,
     load,
+    prove_code,
     start,
     sweep_expired,
     touch,
@@ -31,6 +32,7 @@ from idp.sessions.signin import (
 
 __all__ = [
     "ADMIN", "BROWSER_KEY", "IDLE", "LOGOUT", "MAX_AGE", "NEW_SIGN_IN", "SignInSession",
-    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live", "live_for", "load",
+    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live",
+    "live_for", "load", "prove_code",
     "start", "sweep_expired", "touch",
 ]

@@ -48,6 +48,8 @@ class SignInSession:
     acr: str
     last_seen: float
     clients: list[str] = field(default_factory=list)
+    #: When a code was last proved in this session (sign-in, or the console's step-up), or None.
+    code_at: float | None = None
 
     def expires_at(self) -> float:
         config = current_app.config
@@ -120,6 +122,7 @@ def start(account, amr: list[str], acr: str) -> SignInSession:
         amr=amr,
         acr=acr,
         last_seen=now,
+        code_at=now if "otp" in amr else None,
     )
     _save(signin)
     session[BROWSER_KEY] = signin.sid
@@ -137,6 +140,18 @@ def current() -> SignInSession | None:
             touch(signin)
         g.signin = signin
     return g.signin
+
+
+def prove_code(signin: SignInSession) -> None:
+    """The person just gave a fresh code again (the console's step-up)."""
+    signin.code_at = clock.now()
+    _save(signin)
+
+
+def live_for(account_id: int) -> list[SignInSession]:
+    """The account's live sessions (the console shows them), oldest sign-in first."""
+    found = [load(sid) for sid in store().scheduled(BY_ACCOUNT + str(account_id))]
+    return sorted((s for s in found if s is not None), key=lambda s: s.auth_time)
 
 
 def add_client(signin: SignInSession, client_id: str) -> None:
@@ -173,24 +188,17 @@ def end_current() -> None:
         end(sid, LOGOUT)
 
 
-def end_all_for(account_id: int, reason: str = ADMIN) -> int:
-    """End every session of one account (the helpdesk, a password change); returns how many."""
+def end_all_for(account_id: int, reason: str = ADMIN, keep: str | None = None) -> int:
+    """End every session of one account (the helpdesk, a password change), but ``keep`` (the
+    sid of the browser that made the change); returns how many ended."""
     index = BY_ACCOUNT + str(account_id)
     ended = 0
     for sid in store().scheduled(index):
+        if keep is not None and crypto.same(sid, keep):
+            continue
         ended += end(sid, reason)
         store().unschedule(index, sid)  # also a stale entry whose record already expired
     return ended
-
-
-def live_for(account_id: int) -> list[SignInSession]:
-    """The account's sessions that are still live (for the helpdesk: where it is signed in)."""
-    found = []
-    for sid in store().scheduled(BY_ACCOUNT + str(account_id)):
-        signin = _read(sid)
-        if signin is not None and signin.is_live():
-            found.append(signin)
-    return found
 
 
 def sweep_expired(limit: int = 500) -> int:
@@ -205,7 +213,6 @@ def sweep_expired(limit: int = 500) -> int:
         else:
             ended += end(sid, signin.end_reason())
     return ended
-
 
 
 def count() -> int:

@@ -11,7 +11,8 @@ from idp.web.hardening import init_hardening
 
 
 def init_web(app):
-    from idp.web import account, activation, end_session, health, links, login, oauth
+    from idp.web import (account, activation, console, end_session, health, links, login,
+                         oauth, self_service)
     from idp.web.limits import init_limits
     from idp.web.request_class import Request
     from idp.web.trusted_host import init_trusted_host
@@ -20,13 +21,16 @@ def init_web(app):
     # First, so nothing else runs for a request for another host or beyond the limits.
     init_trusted_host(app)
     init_limits(app)
-    for module in (health, oauth, end_session, activation, links, login, account):
+    for module in (health, oauth, end_session, activation, links, login, account, console,
+                   self_service):
         app.register_blueprint(module.bp)
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
     csrf.exempt(activation.bp)
     csrf.exempt(links.bp)
     csrf.exempt(login.bp)
+    csrf.exempt(account.bp)
+    csrf.exempt(self_service.bp)
     if app.config["IDP_DEMO_RP"]:
         from idp.web import demo
 

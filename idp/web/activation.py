@@ -4,17 +4,21 @@ The link's token is moved out of the address bar at once (into the server-side s
 does not linger in browser history or leak through a Referer header.
 """
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import crypto
 from idp.auth import password_policy, totp
 from idp.flows import activation as flow
-from idp.web.errors import error_page
-from idp.web.forms import ActivationForm
+from idp.flows import self_service
+from idp.web.after_response import run_after
+from idp.web.errors import error_page, too_many_emails
+from idp.web.forms import ActivationForm, ConfirmForm
 
 bp = Blueprint("activation", __name__)
 SESSION_KEY = "activation"
+#: The hash of a link that no longer works, for "Stuur mij een nieuwe link".
+PROBLEM_KEY = "activation_problem"
 
 PROBLEMS = {
     flow.UNKNOWN: _l("Deze activatielink is niet geldig. Controleer of u de hele link uit de "
@@ -41,13 +45,15 @@ def open_link(token):
 def activate():
     lookup = flow.find(session.get(SESSION_KEY) or "")
     if lookup.activation is None:
-        session.pop(SESSION_KEY, None)
-        status = 410 if lookup.problem in (flow.USED, flow.EXPIRED) else 404
-        return render_template("activation/problem.html", message=PROBLEMS[lookup.problem]), status
+        token_hash = session.pop(SESSION_KEY, None)
+        if token_hash:
+            session[PROBLEM_KEY] = token_hash
+        return _problem(lookup.problem)
     activation = lookup.activation
+    flow.mark_opened(activation)
     account = activation.account
     secret = flow.pending_secret(activation)
-    two_factor = account.organisation.requires_2fa
+    two_factor = account.organisation.requires_2fa or account.is_staff  # staff: always
     form = ActivationForm()
     if not two_factor:
         del form.code  # nothing to enrol: this organisation signs in without a code
@@ -62,7 +68,7 @@ def activate():
             session.pop(SESSION_KEY, None)
             return redirect(url_for("login.login", geactiveerd=1))
         else:
-            return render_template("activation/problem.html", message=PROBLEMS[flow.USED]), 410
+            return _problem(flow.USED)
     return render_template(
         "activation/activate.html",
         form=form,
@@ -70,3 +76,24 @@ def activate():
         two_factor=two_factor,
         **totp.enrolment(secret, account),
     ), (400 if form.is_submitted() else 200)
+
+
+def _problem(problem: str):
+    """The page for a link that does not work; where a new one could help, it offers one."""
+    status = 410 if problem in (flow.USED, flow.EXPIRED) else 404
+    return render_template("activation/problem.html", message=PROBLEMS[problem],
+                           offer_new_link=problem != flow.USED, form=ConfirmForm()), status
+
+
+@bp.post("/activeren/nieuwe-link")
+def new_link():
+    """"Stuur mij een nieuwe link": the same answer whether or not a link is sent."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("activation/problem.html", message=None, offer_new_link=True,
+                               form=form), 400
+    asked = self_service.ask_new_activation(session.get(PROBLEM_KEY) or "",
+                                            request.remote_addr or "")
+    if asked.throttled:
+        return too_many_emails()
+    return run_after(render_template("activation/new_link_sent.html"), asked.job)

@@ -9,12 +9,12 @@ browser-session changes are dropped, so a request that failed leaves nothing hal
 import contextlib
 import logging
 
-from flask import Response, g, jsonify, make_response, render_template, request
+from flask import Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp import outages
+from idp import outages, throttle
 from idp.extensions import db
 from idp.paths import is_api_path
 from idp.sessions.browser import discard_changes
@@ -35,6 +35,11 @@ OUTAGE_MESSAGE = _l(
     "Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets opgeslagen "
     "of veranderd. Probeer het over een paar minuten opnieuw."
 )
+#: Self-service e-mails (forgotten password, a new activation link) asked for too often.
+TOO_MANY_EMAILS = _l(
+    "Er is vanaf deze internetverbinding te vaak om een e-mail gevraagd. Wacht een uur en "
+    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
+)
 CSRF_MESSAGE = _l(
     "Deze pagina was verlopen of is al gebruikt. Laad de pagina opnieuw en probeer het nog eens."
 )
@@ -43,6 +48,18 @@ CSRF_MESSAGE = _l(
 def error_page(status: int, message: str | None = None):
     text = message or MESSAGES.get(status, MESSAGES[400])
     return render_template("errors/error.html", status=status, message=text), status
+
+
+def throttled_page(message: str, retry_after: int):
+    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again."""
+    body, status = error_page(429, message)
+    return body, status, {"Retry-After": str(retry_after)}
+
+
+def too_many_emails():
+    """Too many self-service e-mails asked for from this client IP (idp.throttle)."""
+    window = current_app.config["IDP_SELFSERVICE_WINDOW"]
+    return throttled_page(TOO_MANY_EMAILS, throttle.retry_after(window))
 
 
 def _client_code(status: int) -> str:
@@ -101,10 +118,12 @@ def init_errors(app):
         response = _answer(error.code or 500)
         if isinstance(response, tuple):
             response = app.make_response(response)
-        # RFC 9110 15.5.6: a 405 says which methods the page does take.
-        allow = dict(error.get_headers()).get("Allow")
-        if allow:
-            response.headers["Allow"] = allow
+        # RFC 9110 15.5.6: a 405 says which methods the page does take; a 429 or 503 may say
+        # when to try again (10.2.3).
+        headers = dict(error.get_headers())
+        for name in ("Allow", "Retry-After"):
+            if headers.get(name):
+                response.headers[name] = headers[name]
         return response
 
     def store_down(error):

@@ -50,7 +50,8 @@ def code_field(label=_l("Code")):
     )
 
 
-class ActivationForm(FlaskForm):
+def new_password_fields():
+    """"Nieuw wachtwoord" and "Herhaal wachtwoord" (activation, reset, account page)."""
     password = PasswordField(
         _l("Nieuw wachtwoord"),
         validators=[DataRequired(_l("Vul een wachtwoord in.")), too_long(MAX_PASSWORD)],
@@ -64,15 +65,25 @@ class ActivationForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+    return password, password_again
+
+
+class ActivationForm(FlaskForm):
+    password, password_again = new_password_fields()
     code = code_field()
 
 
-class LoginForm(FlaskForm):
-    organisation = SelectField(
+def organisation_field():
+    """The organisation, chosen from a list the page fills in (sign-in, forgotten password)."""
+    return SelectField(
         _l("Organisatie"),
         validators=[DataRequired(_l("Kies uw organisatie.")), too_long(MAX_ORGANISATION)],
         validate_choice=False,
     )
+
+
+class LoginForm(FlaskForm):
+    organisation = organisation_field()
     username = StringField(
         _l("Gebruikersnaam"),
         validators=[DataRequired(_l("Vul uw gebruikersnaam in.")), too_long(MAX_USERNAME)],
@@ -95,6 +106,30 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token: for buttons like "Uitloggen"."""
 
 
+# --- self-service -------------------------------------------------------------------------------
+MAX_IDENTIFIER = 320  # an e-mail address
+
+
+class ForgottenPasswordForm(FlaskForm):
+    organisation = organisation_field()
+    identifier = StringField(
+        _l("Gebruikersnaam of e-mailadres"),
+        validators=[DataRequired(_l("Vul uw gebruikersnaam of uw e-mailadres in.")),
+                    too_long(MAX_IDENTIFIER)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Huidig wachtwoord"),
+        validators=[DataRequired(_l("Vul uw huidige wachtwoord in.")), too_long(MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = code_field(_l("Code uit de app"))
+    password, password_again = new_password_fields()
+
+
 class CurrentPasswordForm(FlaskForm):
     """The account's own password, to prove more than the e-mail (a new app)."""
 
@@ -106,6 +141,7 @@ class CurrentPasswordForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    """The first code of a newly scanned app."""
+    """Only a code: the first code of a newly scanned app, a staff member's second sign-in
+    step, the console's step-up."""
 
     code = code_field()

@@ -27,6 +27,9 @@ MAX_VALUE = LONGEST_HINT
 #: query and body count together, as Authlib reads them together.
 SINGLE_VALUED = ("/authorize", "/token", "/revoke", "/introspect", "/userinfo", "/end_session")
 FORM = "application/x-www-form-urlencoded"
+#: The only pages that take a file (multipart/form-data), and the most each may receive: the
+#: console's CSV import (idp/web/console/imports.py; 50,000 rows of ~100 bytes).
+UPLOADS = {"/beheer/ouders/importeren": 8 * 1024 * 1024}
 #: The authorization request (OIDC Core 3.1.2.1): the longest sensible value of each parameter.
 AUTHORIZE_LIMITS = {
     "client_id": 64,  # Client.client_id
@@ -72,7 +75,7 @@ def check_request():
     """None when the request is within limits, else the answer that refuses it."""
     if request.routing_exception is not None or request.endpoint == "static":
         return None  # a 404 or 405 answers for itself
-    if request.method == "POST" and not _is_form():
+    if request.method == "POST" and upload_limit(request) is None and not _is_form():
         return refuse(415, NOT_A_FORM, f"the body must be {FORM}")
     parameters = list(request.args.items(multi=True))
     if request.method == "POST":
@@ -92,6 +95,14 @@ def check_request():
         problem = _authorization_problem(request.values)  # the query, or a POST's form too
         if problem:
             return refuse_authorization_request(problem)
+    return None
+
+
+def upload_limit(incoming) -> int | None:
+    """The body size a file upload to this path may have; None where no file is taken. Set on
+    the request as it is made (idp.web.request_class), before anything reads the form."""
+    if incoming.method == "POST" and incoming.mimetype == "multipart/form-data":
+        return UPLOADS.get(incoming.path)
     return None
 
 

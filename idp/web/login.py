@@ -5,13 +5,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import sessions, throttle
+from idp import clock, sessions, throttle
 from idp.extensions import db
 from idp.flows import login as login_flow
-from idp.models import Organisation
+from idp.models import Account, Organisation
 from idp.web import end_session, links
-from idp.web.errors import error_page
-from idp.web.forms import ConfirmForm, LoginForm
+from idp.web.errors import throttled_page
+from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
 
@@ -28,6 +28,9 @@ FLOW_EXPIRED = _l(
 )
 
 
+#: The browser-session key of a staff sign-in waiting for its code, and how long it may wait.
+CODE_STEP_KEY = "sign_in_code_step"
+CODE_STEP_TTL = 300
 #: The button of a parent whose organisation asks for a code they have no app for yet.
 WITHOUT_CODE = "zonder_code"
 #: What the page says on top after activation, a new password, or a new app.
@@ -39,8 +42,16 @@ NOTICES = {
 }
 
 
-def _organisations():
-    return db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+def organisations_for(form) -> list[Organisation]:
+    """Every organisation, by code; ``form.organisation`` gets them as its choices (and the
+    only one chosen already when there is just one)."""
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
+        (org.code, org.display_name) for org in organisations
+    ]
+    if request.method == "GET" and len(organisations) == 1:
+        form.organisation.data = organisations[0].code
+    return organisations
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
@@ -49,14 +60,9 @@ def login():
     flow = login_flow.load_flow(flow_id) if flow_id else None
     if flow_id and flow is None:
         return render_template("login/expired.html", message=FLOW_EXPIRED), 400
-    organisations = _organisations()
-    by_code = {org.code: org for org in organisations}
     form = LoginForm()
-    form.organisation.choices = [("", _("Kies uw organisatie"))] + [
-        (org.code, org.display_name) for org in organisations
-    ]
-    if request.method == "GET" and len(organisations) == 1:
-        form.organisation.data = organisations[0].code
+    organisations = organisations_for(form)
+    by_code = {org.code: org for org in organisations}
     if request.method == "GET" and flow:
         form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
@@ -78,15 +84,17 @@ def login():
             )
             if outcome.result == login_flow.THROTTLED:
                 db.session.rollback()
-                body, status = error_page(429, THROTTLED)
-                return body, status, {"Retry-After": str(throttle.retry_after())}
+                return throttled_page(THROTTLED, throttle.retry_after())
+            if outcome.result == login_flow.NEEDS_CODE:
+                db.session.commit()  # a renewed password hash
+                session[CODE_STEP_KEY] = {"account_id": outcome.pending.id, "flow": flow_id,
+                                          "at": clock.now()}
+                return redirect(url_for("login.code_step"))
             if outcome.result == login_flow.ENROL:
                 db.session.commit()
                 return links.start_enrolment(outcome.account, flow_id)
             if outcome.account is not None:
-                signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
-                db.session.commit()
-                return _after_sign_in(flow_id, signin.sid)
+                return _signed_in(outcome, flow_id)
             db.session.rollback()
             form.code.data = ""  # a used or wrong code is no help on the next try
             error = WRONG
@@ -96,9 +104,39 @@ def login():
         form=form,
         organisations=organisations,
         show_code=bool(chosen and chosen.requires_2fa),
-        error=error,
+        error=error or (request.args.get("code_fout") and WRONG),
         notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
     ), status
+
+
+def _signed_in(outcome, flow_id):
+    signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
+    db.session.commit()
+    return _after_sign_in(flow_id, signin.sid)
+
+
+@bp.route("/inloggen/code", methods=["GET", "POST"])
+def code_step():
+    """A staff member's second step where the sign-in page asked no code (idp.flows.login)."""
+    pending = session.get(CODE_STEP_KEY)
+    if not pending or clock.now() - pending["at"] > CODE_STEP_TTL:
+        session.pop(CODE_STEP_KEY, None)
+        return redirect(url_for("login.login"))
+    account = db.session.get(Account, pending["account_id"])
+    form = CodeForm()
+    if account is not None and form.validate_on_submit():
+        outcome = login_flow.confirm_code(account, form.code.data, request.remote_addr or "")
+        if outcome.result == login_flow.THROTTLED:
+            db.session.rollback()
+            return throttled_page(THROTTLED, throttle.retry_after())
+        session.pop(CODE_STEP_KEY, None)
+        if outcome.account is not None:
+            return _signed_in(outcome, pending["flow"])
+        db.session.commit()  # the failure counters' e-mail, if any
+        # One try: a wrong code sends the person back to the start, like a wrong password.
+        return redirect(url_for("login.login", flow=pending["flow"], code_fout=1))
+    form.code.data = ""
+    return render_template("login/code.html", form=form), 400 if request.method == "POST" else 200
 
 
 def _after_sign_in(flow_id: str | None, sid: str):

@@ -1,0 +1,470 @@
+"""Bulk invitations from a CSV file: reading the file, the dry run (what will happen to each
+row, and what is wrong with it), and carrying it out through ``accounts.actions``.
+
+The file has a header row with the columns ``email``, ``name``, ``username`` (optional: then
+suggested from the name) and ``external_id`` (optional), separated by ``;`` (what Dutch Excel
+writes) or ``,``; UTF-8 with or without a byte-order mark (Windows-1252, Excel's other "CSV",
+is read too, with a notice).
+
+A row is matched to an existing account by its external id, username or e-mail address, so
+importing the same file twice invites nobody twice: the second run skips every row. The plan
+is made fresh from the database right before it is carried out, never reused from an earlier
+dry run. Invitations are made by ``actions.invite`` (its checks, its audit event), ``BATCH`` to
+a transaction, and their welcome e-mails go out once their batch is committed: an import that
+stops half-way (a crash, the SMTP server gone) leaves whole batches behind, and running the
+file again finishes it.
+"""
+
+import csv
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from idp import audit, clock, mail
+from idp.accounts import actions
+from idp.extensions import db
+from idp.models import Account, Activation, Organisation
+from idp.models.account import ACTIVE, DISABLED, INVITED
+
+#: A file with more rows is refused as a whole (split it): the dry run is shown in one page.
+MAX_ROWS = 50_000
+MAX_EMAIL, MAX_USERNAME, MAX_NAME, MAX_EXTERNAL_ID = 320, 150, 200, 200
+
+#: Header names as staff write them (lower case, spaces and dashes as underscores).
+COLUMNS = {
+    "email": "email", "e_mail": "email", "emailadres": "email", "e_mailadres": "email",
+    "mail": "email",
+    "username": "username", "gebruikersnaam": "username",
+    "name": "name", "naam": "name", "volledige_naam": "name",
+    "external_id": "external_id", "externe_id": "external_id", "externalid": "external_id",
+    "id": "external_id",
+}
+
+# What happens to a row.
+INVITE, RESEND, SKIP, ERROR = "invite", "resend", "skip", "error"
+
+# A pragmatic address check: one @, something before it, a domain with a dot, no spaces, no
+# characters a mail server would refuse. The welcome e-mail is the real proof.
+EMAIL = re.compile(r"[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read; the text (Dutch) says why. Nothing was changed."""
+
+
+@dataclass
+class Row:
+    line: int  # as Excel numbers it: the header is line 1
+    email: str
+    name: str
+    username: str
+    external_id: str
+
+
+@dataclass
+class Step:
+    """What the import does (or did) with one row: ``action`` and, for staff, ``message``."""
+    row: Row
+    action: str
+    code: str  # why, for programs and tests: "new", "already_invited", "bad_email", ...
+    message: str
+    username: str = ""  # the account's username: given, suggested, or the existing one
+    account_id: int | None = None
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    notices: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(step.action for step in self.steps)
+        return {action: counted.get(action, 0) for action in (INVITE, RESEND, SKIP, ERROR)}
+
+    @property
+    def errors(self) -> list[Step]:
+        return [step for step in self.steps if step.action == ERROR]
+
+    @property
+    def work(self) -> list[Step]:
+        return [step for step in self.steps if step.action in (INVITE, RESEND)]
+
+    def fingerprint(self) -> str:
+        """Changes when any row's outcome changes: a confirmation shown for one dry run must
+        not carry out a different one."""
+        digest = hashlib.sha256()
+        for step in self.steps:
+            digest.update(f"{step.row.line}\0{step.action}\0{step.code}\0{step.username}\n".encode())
+        return digest.hexdigest()[:32]
+
+
+@dataclass
+class Outcome:
+    """What an import did: the steps as carried out (an invitation refused at the last moment
+    becomes an error), and where it stopped if it could not finish."""
+    steps: list[Step]
+    stopped_at: Step | None = None
+
+    def counts(self) -> dict[str, int]:
+        return Plan(self.steps).counts()
+
+
+# --- reading the file --------------------------------------------------------------------------
+def read(data: bytes) -> tuple[list[Row], list[str]]:
+    """The rows of a CSV file, and notices about how it was read; FileProblem if it cannot be."""
+    notices = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+        notices.append("Het bestand is niet in UTF-8 opgeslagen; het is gelezen als Windows-tekst "
+                       "(Excel: 'CSV (gescheiden door lijstscheidingsteken)'). Kijk de namen met "
+                       "accenten na, of sla het op als 'CSV UTF-8'.")
+    if "\0" in text:
+        raise FileProblem("Dit is geen CSV-bestand. Sla het bestand in Excel op als 'CSV UTF-8'.")
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise FileProblem("Het bestand is leeg.")
+    header_line = lines[0]
+    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
+    if "\t" in header_line and not (";" in header_line or "," in header_line):
+        delimiter = "\t"
+    reader = csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter, strict=False)
+    try:
+        header = next(reader)
+    except csv.Error:
+        raise FileProblem("De eerste regel van het bestand is niet te lezen.") from None
+    columns = _columns(header, notices)
+    rows = []
+    for values in reader:
+        if not any(value.strip() for value in values):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise FileProblem(f"Het bestand heeft meer dan {MAX_ROWS} regels. Splits het in "
+                              "kleinere bestanden.")
+        cell = {name: (values[index].strip() if index < len(values) else "")
+                for name, index in columns.items()}
+        rows.append(Row(line=reader.line_num, email=cell.get("email", ""),
+                        name=" ".join(cell.get("name", "").split()),
+                        username=cell.get("username", ""), external_id=cell.get("external_id", "")))
+    if not rows:
+        raise FileProblem("Het bestand heeft geen regels onder de kopregel.")
+    return rows, notices
+
+
+def _columns(header: list[str], notices: list[str]) -> dict[str, int]:
+    columns, ignored = {}, []
+    for index, title in enumerate(header):
+        key = re.sub(r"[\s\-]+", "_", title.strip().strip('"').lower())
+        name = COLUMNS.get(key)
+        if name is None or name in columns:
+            if title.strip():
+                ignored.append(title.strip())
+            continue
+        columns[name] = index
+    if "email" not in columns:
+        raise FileProblem("De kopregel heeft geen kolom 'email'. De eerste regel van het bestand "
+                          "moet de kolomnamen geven: email, name, username (mag leeg), "
+                          "external_id (mag leeg).")
+    if "name" not in columns and "username" not in columns:
+        raise FileProblem("De kopregel heeft geen kolom 'name' of 'username': zonder naam kan "
+                          "geen gebruikersnaam worden voorgesteld.")
+    if ignored:
+        notices.append("Deze kolommen worden niet gebruikt: " + ", ".join(ignored) + ".")
+    return columns
+
+
+# --- the dry run -------------------------------------------------------------------------------
+@dataclass
+class _Known:
+    """The organisation's accounts, as far as matching rows needs them (one query)."""
+    by_username: dict[str, tuple]
+    by_email: dict[str, tuple]
+    by_external_id: dict[str, tuple]
+    expired: set[int]  # invited accounts whose newest link has expired
+
+    @classmethod
+    def load(cls, org: Organisation) -> "_Known":
+        by_username, by_email, by_external_id = {}, {}, {}
+        rows = db.session.execute(
+            select(Account.id, Account.username, Account.email, Account.external_id,
+                   Account.status, Account.role)
+            .where(Account.organisation_id == org.id).order_by(Account.id))
+        for row in rows:
+            by_username[row.username] = row
+            by_email.setdefault(row.email.lower(), row)
+            if row.external_id:
+                by_external_id[row.external_id] = row
+        newest = (select(Activation.account_id, func.max(Activation.expires_at).label("until"))
+                  .join(Account, Account.id == Activation.account_id)
+                  .where(Account.organisation_id == org.id, Account.status == INVITED)
+                  .group_by(Activation.account_id)).subquery()
+        now = clock.timestamp()
+        expired = set(db.session.scalars(select(newest.c.account_id).where(newest.c.until <= now)))
+        return cls(by_username, by_email, by_external_id, expired)
+
+
+def plan(org: Organisation, rows: list[Row], *, resend_expired: bool = False) -> Plan:
+    """What importing ``rows`` into ``org`` would do, row by row. Reads, never writes.
+
+    ``resend_expired``: an invited parent whose link has expired gets a new one (otherwise the
+    row is skipped). A re-run stays idempotent: the new link has not expired.
+    """
+    known = _Known.load(org)
+    # Usernames the file asks for, so a suggested one never takes a later row's.
+    wanted = {row.username for row in rows if row.username}
+    seen_email, seen_username, seen_external = {}, {}, {}
+    steps = []
+    for row in rows:
+        step = _check(row, seen_email, seen_username, seen_external)
+        if step is None:
+            step = _match(org, row, known, wanted, resend_expired)
+        if step.action != ERROR or step.code != "duplicate_in_file":
+            seen_email.setdefault(row.email.lower(), row.line)
+            if step.username:
+                seen_username.setdefault(step.username, row.line)
+                wanted.add(step.username)
+            if row.external_id:
+                seen_external.setdefault(row.external_id, row.line)
+        steps.append(step)
+    return Plan(steps)
+
+
+def _error(row: Row, code: str, message: str) -> Step:
+    return Step(row, ERROR, code, message)
+
+
+def _check(row: Row, seen_email, seen_username, seen_external) -> Step | None:
+    """The row on its own, and against the rows above it."""
+    if not row.email:
+        return _error(row, "missing_email", "Het e-mailadres ontbreekt.")
+    if len(row.email) > MAX_EMAIL or not EMAIL.fullmatch(row.email):
+        return _error(row, "bad_email", f"'{row.email}' is geen geldig e-mailadres.")
+    if row.username and (len(row.username) > MAX_USERNAME
+                         or any(c.isspace() or not c.isprintable() for c in row.username)):
+        return _error(row, "bad_username", f"De gebruikersnaam '{row.username}' kan niet: "
+                      f"gebruik 1 tot {MAX_USERNAME} tekens zonder spaties.")
+    if not row.username and not row.name:
+        return _error(row, "missing_name", "Geef een naam of een gebruikersnaam.")
+    if len(row.name) > MAX_NAME or not row.name.isprintable():
+        return _error(row, "bad_name", f"De naam is te lang of bevat vreemde tekens "
+                      f"(hoogstens {MAX_NAME} tekens).")
+    if len(row.external_id) > MAX_EXTERNAL_ID or not row.external_id.isprintable():
+        return _error(row, "bad_external_id", f"De external_id is te lang (hoogstens "
+                      f"{MAX_EXTERNAL_ID} tekens) of bevat vreemde tekens.")
+    for value, seen, what in ((row.email.lower(), seen_email, "Dit e-mailadres"),
+                              (row.username, seen_username, "Deze gebruikersnaam"),
+                              (row.external_id, seen_external, "Deze external_id")):
+        if value and value in seen:
+            return _error(row, "duplicate_in_file",
+                          f"{what} staat al in regel {seen[value]} van het bestand.")
+    return None
+
+
+def _match(org, row: Row, known: _Known, wanted: set[str], resend_expired: bool) -> Step:
+    """The row against the organisation's accounts."""
+    by_external = known.by_external_id.get(row.external_id) if row.external_id else None
+    by_username = known.by_username.get(row.username) if row.username else None
+    by_email = known.by_email.get(row.email.lower())
+    account = by_external or by_username or by_email
+    if account is None:
+        username = row.username or _suggest(org, row.name, known, wanted)
+        return Step(row, INVITE, "new", f"Wordt uitgenodigd als {username}.", username)
+    if account.email.lower() != row.email.lower():
+        if account is by_external:
+            return _error(row, "existing_account", f"Deze external_id hoort al bij "
+                          f"{account.username}, met een ander e-mailadres.")
+        return _error(row, "duplicate_username", f"De gebruikersnaam {row.username} is in deze "
+                      "organisatie al in gebruik, met een ander e-mailadres.")
+    if row.username and account.username != row.username:
+        return _error(row, "existing_account", f"Er is al een account met dit e-mailadres, met "
+                      f"gebruikersnaam {account.username}.")
+    if row.external_id and account.external_id and account.external_id != row.external_id:
+        return _error(row, "existing_account", f"Er is al een account met dit e-mailadres "
+                      f"({account.username}), met een andere external_id.")
+    found = dict(username=account.username, account_id=account.id)
+    if account.role is not None:
+        return Step(row, ERROR, "staff_account", f"Dit is het account van een medewerker "
+                    f"({account.username}); dat wordt niet als ouder uitgenodigd.", **found)
+    if account.status == ACTIVE:
+        return Step(row, SKIP, "already_active", f"Heeft al een actief account "
+                    f"({account.username}).", **found)
+    if account.status == DISABLED:
+        return Step(row, SKIP, "disabled", f"Het account {account.username} is uitgeschakeld; "
+                    "zet het aan op de pagina van de ouder.", **found)
+    if account.id in known.expired:
+        if resend_expired:
+            return Step(row, RESEND, "expired", f"De uitnodiging was verlopen: {account.username} "
+                        "krijgt een nieuwe.", **found)
+        return Step(row, SKIP, "expired", f"Al uitgenodigd als {account.username}, maar de link "
+                    "is verlopen (kies 'verlopen uitnodigingen opnieuw sturen').", **found)
+    return Step(row, SKIP, "already_invited", f"Al uitgenodigd als {account.username}; de "
+                "uitnodiging is nog geldig.", **found)
+
+
+def _suggest(org, name: str, known: _Known, wanted: set[str]) -> str:
+    """``actions.suggest_username``, also unique among the file's own usernames."""
+    base = actions.suggest_username(org, name)
+    candidate, number = base, 1
+    while candidate in wanted or candidate in known.by_username:
+        number += 1
+        candidate = f"{base}{number}"
+    return candidate
+
+
+# --- carrying it out ---------------------------------------------------------------------------
+Progress = Callable[[int, int], None]
+
+#: Invitations per transaction. Each is checked, made and audited by ``actions.invite`` as
+#: always; only the commit (and its fsync) is shared, and the welcome e-mails of a batch go out
+#: after it, over one SMTP connection.
+BATCH = 200
+
+
+def run(org: Organisation, data: bytes, actor: actions.Actor, *, resend_expired: bool = False,
+        progress: Progress | None = None, source: str = "") -> Outcome:
+    """Invite every row the dry run would invite, now. Rows with a problem are left alone.
+
+    Batches of ``BATCH`` rows, each one transaction: nothing of a batch is committed, and none
+    of its e-mails sent, until all of it is done, so an import that crashes leaves whole
+    batches behind and running the file again finishes it. One audit event for the import as a
+    whole (``account.bulk_import``: counts, the file's SHA-256), besides each invitation's own.
+    """
+    rows, _ = read(data)
+    current = plan(org, rows, resend_expired=resend_expired)
+    outcome = Outcome(list(current.steps))
+    position = {id(step): n for n, step in enumerate(outcome.steps)}
+    todo = current.work
+    with mail.one_connection():
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start:start + BATCH]
+            try:
+                done, mails = _batch(org, batch, actor)
+            except mail.MailError:  # unreachable before the batch was committed: none of it done
+                done, mails = [Step(s.row, SKIP, "not_reached", NOT_REACHED, s.username)
+                               for s in batch], []
+                done[0] = Step(batch[0].row, ERROR, "mail_unavailable", MAIL_UNAVAILABLE,
+                               batch[0].username)
+                outcome.stopped_at = done[0]
+            if outcome.stopped_at is None:
+                outcome.stopped_at = _send(mails, done)
+            for step, result in zip(batch, done):
+                outcome.steps[position[id(step)]] = result
+            if outcome.stopped_at is not None:
+                for later in todo[start + BATCH:]:
+                    outcome.steps[position[id(later)]] = Step(later.row, SKIP, "not_reached",
+                                                              NOT_REACHED, later.username)
+                break
+            if progress:
+                progress(min(start + BATCH, len(todo)), len(todo))
+    audit.record(actor.name, "account.bulk_import", org.code, organisation_id=org.id,
+                 ip=actor.ip, source=source[:200], sha256=hashlib.sha256(data).hexdigest(),
+                 rows=len(rows), stopped=outcome.stopped_at is not None, **outcome.counts())
+    db.session.commit()
+    return outcome
+
+
+def _batch(org: Organisation, batch: list[Step], actor: actions.Actor) -> tuple[list[Step], list]:
+    """Carry out ``batch`` in one transaction; the steps as done, and the e-mails to send.
+
+    A row refused at the last moment (someone changed the organisation since the plan: another
+    import, the console) rolls the batch back; it becomes an error and the rest is done again,
+    so a refusal never leaves half an invitation in the batch's transaction.
+    """
+    refused: dict[int, Step] = {}
+    while True:
+        done, mails = [], []
+        with _one_transaction() as session:
+            here = session.get(Organisation, org.id)
+            for n, step in enumerate(batch):
+                if n in refused:
+                    done.append(refused[n])
+                    continue
+                try:
+                    with mail.held([]) as sent:
+                        done.append(_carry_out(here, step, actor))
+                except actions.Refused as refusal:
+                    refused[n] = Step(step.row, ERROR, refusal.code, str(refusal), step.username)
+                    break
+                except IntegrityError:  # the same username or address, stored a moment ago
+                    refused[n] = Step(step.row, ERROR, "conflict", CONFLICT, step.username)
+                    break
+                mails += [(message, n) for message in sent]
+            else:
+                mail.connect_now()  # a mail server that is down stops us before the commit
+                session.commit_batch()
+                return done, mails
+
+
+class _BatchSession(Session):
+    """``db.session`` during a batch: the actions' ``commit()`` flushes, and the batch commits
+    once at its end (``commit_batch``)."""
+
+    def commit(self):
+        self.flush()
+
+    def commit_batch(self):
+        super().commit()
+
+
+@contextmanager
+def _one_transaction():
+    registry = db.session.registry
+    previous = registry()
+    batch = _BatchSession(db=db, expire_on_commit=False)
+    registry.set(batch)
+    try:
+        yield batch
+    finally:
+        batch.rollback()  # whatever a failed batch left; nothing after commit_batch
+        batch.close()
+        registry.set(previous)
+
+
+def _send(mails: list, done: list[Step]) -> Step | None:
+    """Send a committed batch's e-mails; on a MailError the rows left unsent become errors and
+    the Step where it stopped is returned."""
+    for index, (message, n) in enumerate(mails):
+        try:
+            mail.send(message)
+        except mail.MailError:
+            for _, m in mails[index:]:
+                step = done[m]
+                done[m] = Step(step.row, ERROR, "mail_failed", MAIL_FAILED, step.username,
+                               step.account_id)
+            return done[n]
+    return None
+
+
+CONFLICT = ("Iemand anders maakte net een account met deze gebruikersnaam of dit e-mailadres. "
+            "Voer het bestand opnieuw in om te zien wat er nu gebeurt.")
+NOT_REACHED = "Niet gedaan: het invoeren stopte eerder. Voer het bestand opnieuw in."
+MAIL_UNAVAILABLE = ("Gestopt: de e-mailserver is niet bereikbaar. Vanaf deze regel is niets "
+                    "gedaan; voer het bestand opnieuw in als de e-mail weer werkt.")
+MAIL_FAILED = ("De uitnodiging staat klaar, maar de welkomstmail kon niet worden verstuurd. "
+               "Het invoeren is gestopt. Stuur de uitnodiging opnieuw vanaf de pagina van de "
+               "ouder zodra de e-mail weer werkt, en voer het bestand daarna nog eens in.")
+
+
+def _carry_out(org: Organisation, step: Step, actor: actions.Actor) -> Step:
+    row = step.row
+    if step.action == INVITE:
+        account = actions.invite(org, row.email, step.username, row.name or None, actor,
+                                 external_id=row.external_id or None)
+        return Step(row, INVITE, "invited", f"Uitgenodigd als {account.username}.",
+                    account.username, account.id)
+    account = db.session.get(Account, step.account_id)
+    actions.resend_invitation(account, actor)
+    return Step(row, RESEND, "resent", f"Nieuwe uitnodiging gestuurd aan {account.username}.",
+                account.username, account.id)
