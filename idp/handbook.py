@@ -25,6 +25,8 @@ from idp.browser.live import LiveServer, free_port
 
 #: Screenshots at a phone's width, most parents' only screen.
 WIDTH, HEIGHT = chrome.PHONE
+#: The password the parent chooses when she has forgotten hers.
+NEW_PASSWORD = "zwemmen in de rotte bij nacht"
 #: Colours per image: screenshots of text and flat colours need few, and stay small.
 COLOURS = 96
 
@@ -105,6 +107,8 @@ def walk(parent, camera, instance: Path, idle_seconds: int) -> dict:
     """The parent's path, as the handbook tells it; returns the images by name."""
     from selenium.webdriver.common.by import By
 
+    from idp.browser.parent import authenticator_code
+
     driver = parent.driver
     images = {}
     subject, sender, body, link = _welcome_mail(instance)
@@ -145,8 +149,57 @@ def walk(parent, camera, instance: Path, idle_seconds: int) -> dict:
     parent.open("/")
     images["idle"] = camera("idle")
 
+    # Forgotten password: from the sign-in page, an e-mail with a link, a new password.
+    driver.find_element(By.LINK_TEXT, "Wachtwoord vergeten?").click()
+    images["forgotten"] = camera("forgotten")
+    parent.choose_organisation(parent.org)
+    parent.type("identifier", parent.username)
+    parent.press()
+    images["forgotten-sent"] = camera("forgotten-sent")
+    parent.open(_wait_for_link(instance, "/herstellen/"))
+    clock.advance(30)
+    parent.type("password", NEW_PASSWORD)
+    parent.type("password_again", NEW_PASSWORD)
+    parent.type("code", authenticator_code(parent.key))
+    images["reset"] = camera("reset", full_page=True)
+    parent.press()
+    images["reset-done"] = camera("reset-done")
+
+    # A new phone: with the old one, "Authenticator verplaatsen" on the account page.
+    clock.advance(30)
+    parent.sign_in(password=NEW_PASSWORD, path=None)
+    images["account"] = camera("account", full_page=True)
+    parent.open("/account/app-verplaatsen")
+    clock.advance(30)
+    parent.type("code", authenticator_code(parent.key))
+    images["move-old"] = camera("move-old")
+    parent.press()
+    parent.read_key()
+    clock.advance(30)  # the new phone's first code comes after the old phone's last one
+    parent.type("code", authenticator_code(parent.key))
+    images["move-new"] = camera("move-new", full_page=True)
+    parent.press()
+    images["move-done"] = camera("move-done")
+    parent.open("/telefoon-kwijt")
+    images["lost-phone"] = camera("lost-phone", full_page=True)
+
     images["help"] = camera("help", driver.find_element(By.TAG_NAME, "footer"))
     return images
+
+
+def _wait_for_link(instance: Path, path: str, seconds: float = 10) -> str:
+    """The link in the newest e-mail: self-service mails go out just after the answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for eml in sorted((instance / "outbox").glob("*.eml"), reverse=True):
+            text = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(
+                ("plain",)).get_content()
+            found = re.search(r"(\S+" + re.escape(path) + r"\S+)", text)
+            if found:
+                return found.group(1)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no e-mail with a {path} link arrived")
+        time.sleep(0.2)
 
 
 def build(out: Path, echo=print) -> list[Path]:
@@ -173,14 +226,16 @@ def build(out: Path, echo=print) -> list[Path]:
         parent = Parent(driver, app.config["IDP_ISSUER"], username=demo.DEMO_PARENT["username"],
                         org=demo.DEMO_ORG[0])
         echo(f"walking the parent's path on {app.config['IDP_ISSUER']}")
-        images = walk(parent, camera, Path(app.config["IDP_INSTANCE_DIR"]),
-                      app.config["IDP_SESSION_IDLE_TTL"])
+        with contextlib.redirect_stderr(io.StringIO()):  # the e-mails the walk sends
+            images = walk(parent, camera, Path(app.config["IDP_INSTANCE_DIR"]),
+                          app.config["IDP_SESSION_IDLE_TTL"])
         with app.test_request_context():
             text = render_template(
                 "handbook/README.md", images=images, brand=app.config["IDP_BRAND"],
                 organisation=" ".join(demo.DEMO_ORG), username=demo.DEMO_PARENT["username"],
                 idle_minutes=app.config["IDP_SESSION_IDLE_TTL"] // 60,
                 activation_days=app.config["IDP_ACTIVATION_TTL"] // 86400,
+                reset_minutes=app.config["IDP_PASSWORD_RESET_TTL"] // 60,
                 min_length=app.config["IDP_PASSWORD_MIN_LENGTH"],
                 helpdesk_url=app.config["IDP_HELPDESK_URL"],
             )

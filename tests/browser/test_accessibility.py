@@ -8,7 +8,7 @@ from sqlalchemy import select
 from idp import clock
 from idp.accounts import links
 from idp.browser import chrome, pages
-from idp.browser.parent import PASSWORD
+from idp.browser.parent import PASSWORD, authenticator_code
 from idp.extensions import db
 from idp.models import Account
 
@@ -121,11 +121,61 @@ def link_unknown(parent, site):
     parent.open("/herstellen/bestaat-niet")
 
 
+def forgotten_password(parent, site):
+    parent.open("/wachtwoord-vergeten")
+
+
+def forgotten_password_with_errors(parent, site):
+    forgotten_password(parent, site)
+    parent.press()
+
+
+def forgotten_password_sent(parent, site):
+    forgotten_password(parent, site)
+    parent.choose_organisation("PO2806")
+    parent.type("identifier", parent.username)
+    parent.press()
+
+
+def lost_phone(parent, site):
+    parent.open("/telefoon-kwijt")
+
+
+def new_activation_link_sent(parent, site):
+    activation_link_expired(parent, site)
+    parent.press()
+
+
+def change_password(parent, site):
+    signed_in(parent, site)
+    parent.open("/account/wachtwoord")
+
+
+def change_password_with_errors(parent, site):
+    change_password(parent, site)
+    parent.press()
+
+
+def move_app_old_phone(parent, site):
+    signed_in(parent, site)
+    parent.open("/account/app-verplaatsen")
+
+
+def move_app_new_phone(parent, site):
+    move_app_old_phone(parent, site)
+    clock.advance(30)
+    parent.type("code", authenticator_code(parent.key))
+    parent.press()
+
+
 PAGES = [sign_in, sign_in_with_errors, sign_in_wrong_password, sign_in_took_too_long, activation,
          activation_with_errors, activation_link_unknown, activation_link_used,
          activation_link_expired, signed_in, logout, logged_out, logout_when_not_signed_in,
          page_not_found, password_reset, password_reset_with_errors, new_app_password,
-         new_app_scan, new_app_wrong_code, link_unknown]
+         new_app_scan, new_app_wrong_code, link_unknown, forgotten_password,
+         forgotten_password_with_errors, forgotten_password_sent, lost_phone,
+         new_activation_link_sent, change_password, change_password_with_errors,
+         move_app_old_phone, move_app_new_phone]
 
 
 #: A phone, WCAG 1.4.10's 320 CSS pixels, a 1280 px screen at 200 % zoom, and a desktop.
