@@ -216,6 +216,12 @@ SETTINGS: dict[str, Setting] = {
         30, "Console actions (POST forms) one staff member may do per minute; more get 429."
     ),
     "IDP_CONSOLE_PAGE_SIZE": Setting(50, "Rows per page in the console's lists."),
+    # --- provisioning (SCIM 2.0 at /scim/v2, idp.scim) -----------------------------------------
+    "IDP_SCIM_MAX_RESULTS": Setting(
+        200,
+        "Most Users one SCIM search page returns (ServiceProviderConfig filter.maxResults); a "
+        "larger count is answered with this many (RFC 7644 3.4.2.4).",
+    ),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(
