@@ -75,10 +75,12 @@ class Camera:
         return f"img/{name}.png"
 
 
-def _welcome_mail(instance: Path) -> tuple[str, str, str, str]:
-    """Subject, sender and HTML of the demo parent's welcome e-mail, and its activation link."""
-    eml = sorted((instance / "outbox").glob("*.eml"))[-1]
-    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+def _welcome_mail(instance: Path, address: str) -> tuple[str, str, str, str]:
+    """Subject, sender and HTML of the welcome e-mail to ``address`` (the demo also invites a
+    staff member), and its activation link."""
+    mails = [message_from_bytes(eml.read_bytes(), policy=policy.default)
+             for eml in sorted((instance / "outbox").glob("*.eml"))]
+    message = [mail for mail in mails if address in mail["To"]][-1]
     body = message.get_body(("html",)).get_content()
     link = re.search(r'href="([^"]*/activeren/[^"]+)"', body).group(1)
     return message["Subject"], message["From"], body, link
@@ -111,7 +113,7 @@ def walk(parent, camera, instance: Path, idle_seconds: int) -> dict:
 
     driver = parent.driver
     images = {}
-    subject, sender, body, link = _welcome_mail(instance)
+    subject, sender, body, link = _welcome_mail(instance, parent.email)
     page = instance / "welkom.html"
     page.write_text(_mail_page(subject, sender, body, parent.base_url), encoding="utf-8")
     driver.get(page.as_uri())
@@ -225,6 +227,7 @@ def build(out: Path, echo=print) -> list[Path]:
         camera = Camera(driver, out)
         parent = Parent(driver, app.config["IDP_ISSUER"], username=demo.DEMO_PARENT["username"],
                         org=demo.DEMO_ORG[0])
+        parent.email = demo.DEMO_PARENT["email"]
         echo(f"walking the parent's path on {app.config['IDP_ISSUER']}")
         with contextlib.redirect_stderr(io.StringIO()):  # the e-mails the walk sends
             images = walk(parent, camera, Path(app.config["IDP_INSTANCE_DIR"]),
