@@ -63,12 +63,16 @@ def login():
         form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
     error = None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    # Every mistake at once: a missing code is named with the other empty fields.
+    missing_code = (form.is_submitted() and chosen is not None and chosen.requires_2fa
+                    and not form.code.data and not form.code.errors
+                    and not request.form.get(WITHOUT_CODE))
+    if missing_code:
+        form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
+    if valid and not missing_code:
         if chosen is None:
             form.organisation.errors.append(_("Kies uw organisatie."))
-        elif (chosen.requires_2fa and not (form.code.data or "").strip()
-              and not request.form.get(WITHOUT_CODE)):
-            form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
         else:
             outcome = login_flow.authenticate(
                 chosen, form.username.data, form.password.data, form.code.data or "",
