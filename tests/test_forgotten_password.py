@@ -120,6 +120,20 @@ def test_a_disabled_account_gets_nothing(app, parent, mailbox):
     assert mailbox.count() == before
 
 
+def test_without_a_linked_app_a_two_factor_account_gets_no_link(app, parent, mailbox):
+    """After a helpdesk reset of the app (or where the organisation started asking a code later)
+    there is no code to confirm a new password with: a link would let the e-mail alone choose
+    the password and then link an app. The same answer, and no e-mail."""
+    with app.app_context():
+        db.session.execute(update(Account).values(totp_secret_encrypted=None))
+        db.session.commit()
+    before = mailbox.count()
+    response = post(parent.browser, organisation="PO2806", identifier="Yvonne.testouder")
+    assert response.status_code == 200 and SENT_TITLE in pages.text(response.get_data(as_text=True))
+    assert mailbox.count() == before
+    assert reset_links(app) == []
+
+
 def test_one_address_with_two_accounts_gets_an_email_for_each(app, client, mailbox, make_org,
                                                                invite, frozen_clock):
     make_org()

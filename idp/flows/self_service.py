@@ -72,7 +72,10 @@ def _matching_accounts(org_code: str, identifier: str) -> list[int]:
 
 def _send_links(account_ids: list[int], ip: str) -> None:
     for account in db.session.scalars(select(Account).where(Account.id.in_(account_ids))):
-        if account.status == ACTIVE:
+        if account.status == ACTIVE and not _e_mail_may_reset(account):
+            log.info("forgotten password: no link, the e-mail alone would take over account %s",
+                     account.id)
+        elif account.status == ACTIVE:
             audit.for_account(links.SELF, "account.password_reset_sent", account, ip=ip)
             _deliver(lambda: links.issue(account, PASSWORD_RESET, links.SELF))
         elif account.status == INVITED:
@@ -104,3 +107,11 @@ def ask_new_activation(token_hash: str, ip: str) -> Asked:
         log.info("new activation link: nothing to send (%s)", refusal or "no pending account")
         return Asked()
     return Asked(job=lambda: _send_links([activation.account_id], ip))
+
+
+def _e_mail_may_reset(account: Account) -> bool:
+    """Where the organisation asks a code, a self-asked reset needs a linked app: the new
+    password is confirmed with its code. Without one (the helpdesk reset it, or the organisation
+    started asking a code later) the e-mail alone would choose the password and then link an
+    app: such a parent asks the helpdesk instead, and gets the same answer here."""
+    return not account.organisation.requires_2fa or account.totp_secret_encrypted is not None
