@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from idp import clock
+from idp import clock, mail
 from idp.accounts import actions, bulk_import
 from idp.extensions import db
 from idp.models import Account, Activation, AuditEvent, Organisation
@@ -255,3 +255,26 @@ def test_a_row_refused_at_the_last_moment_leaves_the_rest_of_its_batch_whole(
     assert invites.count("test") == 2 and invites.count("console") == 1
     # Yvonne's, the console's to b@, then the import's: one each, after its batch committed.
     assert [m["To"] for m in mailbox.messages()[2:]] == ["a@example.org", "c@example.org"]
+
+
+def test_a_welcome_e_mail_that_fails_stops_the_import_before_the_next_batch(app, org, monkeypatch):
+    """The batch [a, b] is committed; b's e-mail fails: b is told to be sent again, and nothing
+    after it is committed (the next batch waits for the e-mails of the one before)."""
+    monkeypatch.setattr(bulk_import, "BATCH", 2)
+    real_send = mail.send
+
+    def failing_send(message):
+        if message["To"] == "b@example.org":
+            raise mail.MailError("the server went away")
+        real_send(message)
+
+    monkeypatch.setattr(mail, "send", failing_send)
+    text = HEADER + "".join(f"{x}@example.org;Ouder {x};;\n" for x in "abcde")
+    with app.app_context():
+        outcome = bulk_import.run(db.session.scalar(select(Organisation)), text.encode(),
+                                  actions.Actor("test"))
+        stored = set(db.session.scalars(select(Account.email)))
+    assert [s.code for s in outcome.steps] == ["invited", "mail_failed", "not_reached",
+                                               "not_reached", "not_reached"]
+    assert outcome.stopped_at.row.email == "b@example.org"
+    assert stored == {"yvonne@example.org", "a@example.org", "b@example.org"}
