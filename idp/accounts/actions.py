@@ -23,8 +23,8 @@ from idp import audit, clock, crypto, sessions, throttle
 from idp.accounts import links, notices
 from idp.extensions import db
 from idp.flows import activation
-from idp.models import (Account, AccountLink, Activation, AuthorizationCode, Grant, Organisation,
-                        RefreshToken)
+from idp.models import (Account, AccountLink, Activation, AuditEvent, AuthorizationCode, Grant,
+                        Organisation, RefreshToken)
 from idp.models.account import ACTIVE, DISABLED, INVITED, STAFF_ROLES
 from idp.models.account_link import NEW_AUTHENTICATOR, PASSWORD_RESET
 
@@ -60,9 +60,11 @@ class Refused(Exception):
 
 
 def _record(actor: Actor, action: str, account: Account, **detail) -> None:
-    if actor.reason:
-        detail["reason"] = actor.reason
-    audit.for_account(actor.name, action, account, ip=actor.ip, **detail)
+    audit.for_account(actor.name, action, account, ip=actor.ip, **_detail(actor, detail))
+
+
+def _detail(actor: Actor, detail: dict) -> dict:
+    return {**detail, "reason": actor.reason} if actor.reason else detail
 
 
 def _require_reason(actor: Actor) -> None:
@@ -213,7 +215,8 @@ def invite(org: Organisation, email: str, username: str, name: str | None, actor
                   external_id=account.external_id)
     db.session.add(account)
     db.session.flush()
-    token = record_invitation(account, actor)
+    link, event, token = invitation_rows(account, actor)
+    db.session.add_all([Activation(**link), AuditEvent(**event)])
     db.session.commit()
     activation.send_welcome(account, token)
     return account
@@ -233,13 +236,13 @@ def new_invitation(org: Organisation, email: str, username: str, name: str | Non
                    version=1, role=role, external_id=external_id)
 
 
-def record_invitation(account: Account, actor: Actor) -> str:
-    """A stored (flushed) new account's activation link and ``account.invite`` event, added to
-    the session; the link's token, for the welcome e-mail after the commit."""
+def invitation_rows(account: Account, actor: Actor) -> tuple[dict, dict, str]:
+    """For a stored (flushed) new account: the column values of its activation link and of its
+    ``account.invite`` event, and the link's token for the welcome e-mail after the commit."""
     link, token = activation.new_link(account)
-    db.session.add(link)
-    _record(actor, "account.invite", account, **({"role": account.role} if account.role else {}))
-    return token
+    event = audit.account_values(actor.name, "account.invite", account, ip=actor.ip,
+                                 **_detail(actor, {"role": account.role} if account.role else {}))
+    return link, event, token
 
 
 def resend_invitation(account: Account, actor: Actor) -> None:

@@ -59,24 +59,25 @@ def issue_link(account: Account) -> str:
     """A new activation link for ``account`` (returned once, stored as its hash); every earlier
     link dies at once. The caller commits, then sends the welcome e-mail."""
     void_links(account)
-    link, token = new_link(account)
-    db.session.add(link)
+    values, token = new_link(account)
+    db.session.add(Activation(**values))
     return token
 
 
-def new_link(account: Account) -> tuple[Activation, str]:
-    """An activation link for a stored ``account`` and its token, not yet in the session: for an
-    account that has no other link (a new one), or after ``void_links``."""
+def new_link(account: Account) -> tuple[dict, str]:
+    """The column values of an activation link for a stored ``account``, and its token: for an
+    account without other links (a new one), or after ``void_links``. The bulk import INSERTs
+    many at once."""
     now = clock.timestamp()
     token = crypto.new_token(32)
-    link = Activation(
+    values = dict(
         account_id=account.id,
         token_hash=crypto.token_hash(token),
         totp_secret_encrypted=totp.encrypt_secret(totp.new_secret()),
         issued_at=now,
         expires_at=now + current_app.config["IDP_ACTIVATION_TTL"],
     )
-    return link, token
+    return values, token
 
 
 def void_links(account: Account, now: int | None = None) -> None:
