@@ -532,68 +532,85 @@ class _Stopped(Exception):
     """The e-mails of an earlier batch could not be sent: the import stops."""
 
 
+#: SMTP connections the welcome e-mails go over at once: while the mail server handles one
+#: message the next is already on its way (on loopback, 2 sent ~20% more per second than 1).
+CONNECTIONS = 2
+
+
 class _Sender:
-    """Sends the e-mails of each committed batch in a thread of its own, over one SMTP
-    connection, while the next batch is made: the mail server's round trips (~4 per message)
-    then overlap with the next batch's work instead of adding up after it.
+    """Sends the e-mails of each committed batch in threads of their own, one SMTP connection
+    each, while the next batch is made: the mail server's round trips (~4 per message) then
+    overlap with the next batch's work instead of adding up after it.
 
     At most one batch is being sent: ``ready()``, just before each commit, waits for it, so a
     failure stops the import before anything more is committed (``_Stopped``), and the first
-    time it opens the connection (``mail.MailError`` if the server is unreachable).
+    time it opens the connections (``mail.MailError`` if the server is unreachable).
     """
 
     def __init__(self):
         self.app = current_app._get_current_object()
-        self.jobs, self.results = queue.Queue(), queue.Queue()
-        self.thread = threading.Thread(target=self._work, name="bulk-import-mail", daemon=True)
-        self.busy = self.connected = False
+        self.queues = [queue.Queue() for _ in range(CONNECTIONS)]
+        self.results = queue.Queue()
+        self.threads = [threading.Thread(target=self._work, args=(jobs,), daemon=True,
+                                         name=f"bulk-import-mail-{n}")
+                        for n, jobs in enumerate(self.queues)]
+        self.waiting, self.connected = 0, False
         self.failed: Step | None = None  # the row where sending stopped
 
     def __enter__(self) -> "_Sender":
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
         try:
-            self._wait()
+            self.failed = self.failed or self._wait()
         finally:
-            self.jobs.put(None)
-            self.thread.join()
+            for jobs in self.queues:
+                jobs.put(None)
+            for thread in self.threads:
+                thread.join()
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.Queue) -> None:
         with self.app.app_context(), mail.one_connection():
-            while (job := self.jobs.get()) is not None:
+            while (job := jobs.get()) is not None:
                 try:
                     self.results.put((job(), None))
                 except BaseException as error:  # handed to the import's thread, raised there
                     self.results.put((None, error))
 
-    def _wait(self):
-        if not self.busy:
-            return None
-        self.busy = False
-        result, error = self.results.get()
+    def _each(self, jobs: list) -> None:
+        for connection, job in zip(self.queues, jobs):
+            connection.put(job)
+            self.waiting += 1
+
+    def _wait(self) -> Step | None:
+        """Wait for every connection's job; the first row where sending stopped, if any."""
+        stopped, error = [], None
+        while self.waiting:
+            self.waiting -= 1
+            result, failure = self.results.get()
+            error = error or failure
+            if result is not None:
+                stopped.append(result)
         if error is not None:
             raise error
-        return result
+        return min(stopped, key=lambda step: step.row.line, default=None)
 
     def ready(self) -> None:
-        failed = self._wait()
-        if failed is not None:
-            self.failed = failed
+        self.failed = self.failed or self._wait()
         if self.failed is not None:
             raise _Stopped
         if not self.connected:
-            self.jobs.put(mail.connect_now)
-            self.busy = True
+            self._each([mail.connect_now] * CONNECTIONS)
             self._wait()
             self.connected = True
 
     def send(self, mails: list, done: list[Step]) -> None:
-        """Send a committed batch's e-mails; a row whose e-mail failed (and every one after
-        it) becomes an error in ``done``."""
-        self.jobs.put(lambda: _send(mails, done))
-        self.busy = True
+        """Send a committed batch's e-mails, shared out over the connections; a row whose
+        e-mail failed (and every one after it on that connection) becomes an error in ``done``."""
+        self._each([lambda share=mails[n::CONNECTIONS]: _send(share, done)
+                    for n in range(CONNECTIONS)])
 
 
 def _send(mails: list, done: list[Step]) -> Step | None:
