@@ -1,9 +1,9 @@
 """The janitor: removes rows that can no longer matter, so the token tables stop growing.
 
-Without it ``authorization_code``, ``refresh_token``, ``grant`` and ``activation`` keep one row
-per code, refresh, sign-in and invitation forever. The worker runs ``run_if_due`` every round;
-it does the work at most once per ``IDP_CLEANUP_INTERVAL`` across every worker (an atomic claim
-in the store). ``idp cleanup`` runs ``run`` at once, for operators and cron.
+Without it ``authorization_code``, ``refresh_token``, ``grant``, ``activation`` and
+``account_link`` keep one row per code, refresh, sign-in, invitation and e-mailed link forever.
+The worker runs ``run_if_due`` every round; it does the work at most once per
+``IDP_CLEANUP_INTERVAL`` across every worker (an atomic claim in the store). ``idp cleanup`` runs ``run`` at once, for operators and cron.
 
 What may go, and when (``now`` is the service's clock, every time in whole seconds):
 
@@ -21,6 +21,11 @@ What may go, and when (``now`` is the service's clock, every time in whole secon
   opening an old link reads *expired* or *already used* (410), afterwards *not valid* (404):
   the row is only there for that message. A used link stopped working before it expired, so it
   is kept at least as long after its use.
+- an **account link** (a new password, a new app) the same ``IDP_CLEANUP_KEEP_ACTIVATIONS``
+  after it expired, for the same message, with one exception: an *unused* new-app link of an
+  account that still has no app stays. It is what tells the sign-in page that the helpdesk
+  reset this account's app (idp.flows.login ``awaits_new_authenticator_link``): without it the
+  password alone would link a new app at sign-in. It goes once an app is linked again.
 - ``audit_event`` rows are never removed: that is the audit log.
 
 Deletes are batches of ``IDP_CLEANUP_BATCH`` rows, each ``DELETE ... WHERE id IN (SELECT id ...
@@ -36,7 +41,9 @@ from sqlalchemy import delete, exists, func, select
 
 from idp import clock, metrics
 from idp.extensions import db, store
-from idp.models import Activation, AuthorizationCode, Grant, RefreshToken
+from idp.models import (Account, AccountLink, Activation, AuthorizationCode, Grant,
+                        RefreshToken)
+from idp.models.account_link import NEW_AUTHENTICATOR
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +116,14 @@ def _delete_grants_in_batches(expired_before: int, batch: int) -> int:
         after = last
 
 
+def _blocks_enrolment_at_sign_in():
+    """An unused new-app link of an account without an app: the helpdesk reset that app, and
+    only an e-mailed link may link the next one (see the module docstring)."""
+    return ((AccountLink.purpose == NEW_AUTHENTICATOR) & AccountLink.used_at.is_(None)
+            & exists().where(Account.id == AccountLink.account_id,
+                             Account.totp_secret_encrypted.is_(None)))
+
+
 def run() -> dict[str, int]:
     """Remove now every row that may go; returns the rows removed per table."""
     config = current_app.config
@@ -124,6 +139,9 @@ def run() -> dict[str, int]:
     removed["grant"] = _delete_grants_in_batches(expired_before, batch)
     removed["activation"] = _delete_in_batches(
         Activation, [Activation.expires_at < keep_activations_before], batch)
+    removed["account_link"] = _delete_in_batches(
+        AccountLink, [AccountLink.expires_at < keep_activations_before,
+                      ~_blocks_enrolment_at_sign_in()], batch)
     for table, count in removed.items():
         if count:
             metrics.ROWS_REMOVED.labels(table).inc(count)

@@ -2,6 +2,7 @@
 folder (one .eml file per message) and onto the console (stderr), for the embedded default."""
 
 import logging
+import re
 import smtplib
 import ssl
 import sys
@@ -128,9 +129,23 @@ def send(message: Message) -> None:
             with _connect(url) as smtp:
                 smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:  # ssl errors are OSErrors too
-        log.error("mail not sent: %s: %s", type(error).__name__, error)
-        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+        why = _describe(error)
+        log.error("mail not sent: %s: %s", type(error).__name__, why)
+        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {why}") from None
     log.info("mail sent: subject=%r", message["Subject"])
+
+
+#: An e-mail address as an SMTP server quotes it in its answer ("<x@y>: Recipient refused").
+_ADDRESS = re.compile(r"""[^\s<>@'"]+@[^\s<>'"]+""")
+
+
+def _describe(error: Exception) -> str:
+    """Why the server refused, without the addresses it names: those are personal data, and
+    this text goes to the log and to staff."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "recipient refused: " + ", ".join(
+            str(code) for code, _ in error.recipients.values())
+    return _ADDRESS.sub("<address>", str(error))
 
 
 def _send_kept(url: str, message: Message) -> None:

@@ -1,13 +1,14 @@
 """Which URL paths belong to programs rather than people.
 
-Program endpoints answer errors as JSON (RFC 6749 error objects), never use the browser session
+Program endpoints answer errors as JSON (RFC 6749 error objects; RFC 7644 ones under /scim/),
+never use the browser session
 and have no page language. Both the web layer and the browser session read this list, so it
 lives below both.
 """
 
 #: Path prefixes whose callers are programs.
 API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-             "/healthz", "/readyz", "/metrics")
+             "/healthz", "/readyz", "/metrics", "/scim/")
 
 
 def is_api_path(path: str) -> bool:

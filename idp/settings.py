@@ -157,8 +157,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "IDP_CLEANUP_KEEP_ACTIVATIONS": Setting(
         30 * DAY,
-        "How long an activation link is kept after it expired, so a parent opening it still "
-        "reads 'expired' or 'already used' instead of 'not valid'.",
+        "How long an activation link (or an e-mailed reset or new-app link) is kept after it "
+        "expired, so a parent opening it still reads 'expired' or 'already used' instead of "
+        "'not valid'.",
     ),
     # --- throttling and lockout (idp.throttle) -------------------------------------------------
     "IDP_LOCKOUT_DELAY_AFTER": Setting(
@@ -216,6 +217,12 @@ SETTINGS: dict[str, Setting] = {
         30, "Console actions (POST forms) one staff member may do per minute; more get 429."
     ),
     "IDP_CONSOLE_PAGE_SIZE": Setting(50, "Rows per page in the console's lists."),
+    # --- provisioning (SCIM 2.0 at /scim/v2, idp.scim) -----------------------------------------
+    "IDP_SCIM_MAX_RESULTS": Setting(
+        200,
+        "Most Users one SCIM search page returns (ServiceProviderConfig filter.maxResults); a "
+        "larger count is answered with this many (RFC 7644 3.4.2.4).",
+    ),
     # --- running -----------------------------------------------------------------------------
     "IDP_LOG_LEVEL": Setting("INFO", "Python logging level."),
     "IDP_LOG_FORMAT": Setting(

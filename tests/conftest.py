@@ -380,3 +380,20 @@ def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
     rp = RelyingParty(client, registered["client_id"], registered["client_secret"],
                       registered["redirect_uri"])
     return parent, rp
+
+
+@pytest.fixture
+def make_provisioner(app, client):
+    """A client-credentials client with the ``scim`` scope (tests/scim_client.py), bound to
+    the organisation ``org`` (a code), or service-wide with ``org=None``."""
+    from idp.cli.client import register_program
+    from tests.scim_client import Provisioner
+
+    def make(org="PO2806", scopes=("scim",), name="Dossier sync"):
+        with app.app_context():
+            organisation = (db.session.query(Organisation).filter_by(code=org).one()
+                            if org else None)
+            registered, secret = register_program(name, list(scopes), organisation)
+            return Provisioner(client, registered.client_id, secret)
+
+    return make

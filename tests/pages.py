@@ -56,7 +56,7 @@ def field_errors(html: str) -> dict[str, list[str]]:
     """The messages shown next to each field, by the field's id."""
     errors: dict[str, list[str]] = {}
     for field_id, message in re.findall(
-        r'<p class="field-error" id="([^"]+)-error" role="alert">(.*?)</p>', html, flags=re.S
+        r'<p class="field-error" id="([^"]+)-error"[^>]*>(.*?)</p>', html, flags=re.S
     ):
         errors.setdefault(field_id, []).append(unescape(message).strip())
     return errors

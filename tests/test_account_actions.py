@@ -3,6 +3,8 @@ as the parent, the relying party, staff and the auditor see it: the e-mail the p
 sign-in that works or not, the back-channel logout, the audit event, and what is refused."""
 
 import json
+import logging
+import smtplib
 
 import pytest
 from sqlalchemy import func, select
@@ -321,6 +323,28 @@ def test_an_external_id_is_set_changed_and_removed(app, parent):
             assert (account().external_id, account().version) == (stored, version)
 
 
+@pytest.mark.parametrize("status", ["invited", "active"])
+def test_a_new_email_address_voids_the_links_sent_to_the_old_one(app, client, make_org, invite,
+                                                                  mailbox, frozen_clock, status):
+    """Staff correct a mistyped address (or one the parent lost): whoever reads the old
+    mailbox must not use the activation or reset link sent there."""
+    from tests.test_account_links import follow, mailed_link
+
+    make_org()
+    invite()
+    parent = Parent(client, mailbox)
+    if status == "active":
+        parent.activate()
+        do(app, "send_password_reset", HELPDESK)
+        link = mailed_link(mailbox)
+    else:
+        link = parent.activation_link()
+    do(app, "update_profile", HELPDESK, email="nieuw@example.org")
+    assert follow(app.test_client(), link).status_code == 410
+    with app.app_context():
+        assert db.session.scalar(select(Account.status)) == status
+
+
 def test_update_profile_refuses_what_another_account_has(app, parent, invite):
     invite(username="Ouder.Twee", email="twee@example.org")
     with app.app_context(), pytest.raises(Refused) as refused:
@@ -479,3 +503,32 @@ def test_staff_add_list_disable(app, runner, make_org, mailbox):
     again = cli(runner, "staff", "add", "--org", "PO2806", "--email", "a2@ppo.example",
                 "--username", "Anna.devries", "--role", "helpdesk")
     assert again.exit_code == 1 and "bestaat al" in again.output
+
+
+@pytest.mark.parametrize("refusal", [
+    smtplib.SMTPRecipientsRefused({"yvonne@example.org": (550, b"5.1.1 <yvonne@example.org>: "
+                                                               b"Recipient address rejected")}),
+    smtplib.SMTPDataError(554, b"5.7.1 <yvonne@example.org>: Message refused"),
+], ids=["recipient-refused", "data-refused"])
+def test_a_notice_that_cannot_be_sent_logs_no_address(app, parent, monkeypatch, caplog, refusal):
+    """The server's answer names the address: the log (and staff) get the reason only."""
+    from idp import mail
+
+    class RefusingServer:  # what idp.mail connects to: it takes the connection, not the mail
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            raise refusal
+
+    monkeypatch.setitem(app.config, "IDP_SMTP_URL", "smtp://mail.example.org")
+    monkeypatch.setattr(mail, "_connect", lambda url: RefusingServer())
+    with caplog.at_level(logging.INFO):
+        do(app, "unlock", HELPDESK)  # done, and stays done
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Uw account is vrijgegeven' not sent" in logged
+    assert "55" in logged and "example.org>" not in logged and "yvonne@" not in logged
+    assert [e.action for e in events(app)] == ["account.unlock"]

@@ -141,6 +141,61 @@ def test_wrong_passwords_on_the_new_app_page_count_like_sign_in_failures(app, pa
     assert submit(parent.browser, verify, "/nieuwe-app", password=PASSWORD).status_code == 302
 
 
+THROTTLED = ("Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
+             "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk.")
+
+
+def link_page(app, parent, mailbox, purpose):
+    """The page of a fresh link, and what it asks to prove it is the parent: the password
+    (a new app) or the app's code (a new password)."""
+    if purpose == "new-app":
+        helpdesk(app, "reset_authenticator")
+        return follow(parent.browser, mailed_link(mailbox)), "/nieuwe-app", {}
+    helpdesk(app, "send_password_reset")
+    return (follow(parent.browser, mailed_link(mailbox)), "/herstellen",
+            {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD})
+
+
+def prove(parent, page, path, fields, right: bool):
+    if path == "/nieuwe-app":
+        return submit(parent.browser, page, path, password=PASSWORD if right else "fout fout")
+    code = authenticator_code(parent.secret) if right else "000000"
+    return submit(parent.browser, page, path, **fields, code=code)
+
+
+@pytest.mark.parametrize("purpose", ["new-app", "reset"])
+def test_a_locked_account_s_right_answer_is_refused_like_a_wrong_one(app, parent, mailbox,
+                                                                    purpose):
+    """The sign-in page's rule: every failure looks the same to whoever holds the link; the
+    lock e-mail tells the real owner (docs/security.md)."""
+    page, path, fields = link_page(app, parent, mailbox, purpose)
+    wrong = pages.field_errors(prove(parent, page, path, fields, right=False)
+                               .get_data(as_text=True))
+    for _ in range(app.config["IDP_LOCKOUT_AFTER"] - 1):
+        clock.advance(90)
+        prove(parent, page, path, fields, right=False)
+    assert "geblokkeerd" in mailbox.last()["Subject"].lower()
+    clock.advance(90)
+    right = prove(parent, page, path, fields, right=True)
+    assert right.status_code == 400
+    assert pages.field_errors(right.get_data(as_text=True)) == wrong
+
+
+@pytest.mark.app_settings(IDP_THROTTLE_IP_FAILURES=3)
+@pytest.mark.parametrize("purpose", ["new-app", "reset"])
+def test_failures_on_a_link_page_count_for_the_ip_like_sign_in_failures(app, parent, mailbox,
+                                                                       purpose):
+    page, path, fields = link_page(app, parent, mailbox, purpose)
+    for _ in range(3):
+        assert prove(parent, page, path, fields, right=False).status_code == 400
+    throttled = prove(parent, page, path, fields, right=True)
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert pages.messages(throttled.get_data(as_text=True)) == [THROTTLED]
+    assert parent.sign_in().status_code == 429  # the sign-in page counts them too
+    with app.app_context():
+        assert db.session.scalar(select(AccountLink.used_at)) is None
+
+
 def test_a_wrong_code_links_nothing(app, parent, mailbox):
     helpdesk(app, "reset_authenticator")
     verify = follow(parent.browser, mailed_link(mailbox))
@@ -400,6 +455,22 @@ def test_no_way_around_the_code(app, code_added_later, mailbox, case):
     assert refused_like_a_wrong_password(sign_in_without_code(parent, password=password))
 
 
+@pytest.mark.parametrize("meanwhile", ["disable", "reset_authenticator"])
+def test_an_app_is_not_linked_at_sign_in_after_the_helpdesk_acted_meanwhile(
+        app, code_added_later, meanwhile):
+    parent = code_added_later
+    page = parent.browser.get(sign_in_without_code(parent).headers["Location"])
+    helpdesk(app, meanwhile)
+    code = authenticator_code(parent.scan_key(page.get_data(as_text=True)))
+    response = submit(parent.browser, page, "/inloggen/app-koppelen", code=code)
+    assert response.status_code == 400
+    assert "Het koppelen van de app duurde te lang. Log opnieuw in." in pages.text(
+        response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(select(Account.totp_secret_encrypted)) is None
+    assert events(app, "account.authenticator_linked") == []
+
+
 def test_the_enrolment_page_alone_is_nothing(client, code_added_later):
     response = client.get("/inloggen/app-koppelen")
     assert response.status_code == 400
@@ -418,3 +489,13 @@ def test_a_link_the_parent_asked_for_themselves(app, parent, mailbox):
     assert text.startswith("Beste Yvonne Testouder, U heeft gevraagd om een nieuw wachtwoord")
     page = follow(parent.browser, mailed_link(mailbox))
     assert page.status_code == 200
+
+
+def test_the_reset_e_mail_says_when_the_parent_is_signed_out(app, parent, mailbox):
+    """"Daarna" after "30 minuten geldig" read as: signed out after 30 minutes."""
+    helpdesk(app, "send_password_reset")
+    message = mailbox.last()
+    for part in ("plain", "html"):
+        text = " ".join(pages.text(message.get_body((part,)).get_content()).split())
+        assert ("Na het opslaan van uw nieuwe wachtwoord bent u overal uitgelogd. U logt daarna "
+                "in met uw nieuwe wachtwoord.") in text

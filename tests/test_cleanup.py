@@ -10,8 +10,10 @@ from sqlalchemy import event, func, select
 
 from idp import cleanup, clock, create_app, keys, worker
 from idp.extensions import db
-from idp.models import Account, Activation, AuthorizationCode, Grant, RefreshToken
-from tests.actors import RelyingParty
+from idp.models import (Account, AccountLink, Activation, AuthorizationCode, Grant,
+                        RefreshToken)
+from tests import pages
+from tests.actors import PASSWORD, RelyingParty
 from tests.test_oidc_flow import sign_in_at
 from tests.test_operations import sample
 
@@ -19,7 +21,7 @@ DAY = 24 * 3600
 #: With the default lifetimes: max(access token 300 s, ID token 300 s) + slack 300 s.
 RETENTION = 600
 MODELS = {"authorization_code": AuthorizationCode, "refresh_token": RefreshToken,
-          "grant": Grant, "activation": Activation}
+          "grant": Grant, "activation": Activation, "account_link": AccountLink}
 
 
 def run(app) -> dict[str, int]:
@@ -184,10 +186,61 @@ def test_an_old_activation_link_keeps_its_message_for_the_keep_period(
     assert count(app, "activation") == 0 and one(app, Account).username == "Yvonne.testouder"
 
 
+# --- links e-mailed to an account holder (idp.accounts.links) --------------------------------
+@pytest.mark.parametrize("used, message", [(False, "EXPIRED"), (True, "USED")],
+                         ids=["never-used", "used"])
+def test_an_old_reset_link_keeps_its_message_for_the_keep_period(app, parent, mailbox, used,
+                                                                  message):
+    from tests import test_account_links as links_test
+    from tests.actors import authenticator_code
+
+    page = links_test.reset_page(app, parent, mailbox)
+    link = links_test.mailed_link(mailbox)
+    if used:
+        new = links_test.NEW_PASSWORD
+        assert links_test.submit(parent.browser, page, "/herstellen", password=new,
+                                 password_again=new,
+                                 code=authenticator_code(parent.secret)).status_code == 302
+    stored = one(app, AccountLink)
+    clock.freeze(stored.expires_at + app.config["IDP_CLEANUP_KEEP_ACTIVATIONS"])
+    assert run(app)["account_link"] == 0
+    page = links_test.follow(app.test_client(), link)
+    assert page.status_code == 410
+    assert pages.messages(page.get_data(as_text=True)) == [getattr(links_test, message)]
+    clock.advance(1)
+    assert run(app)["account_link"] == 1
+    page = links_test.follow(app.test_client(), link)
+    assert page.status_code == 404
+    assert pages.messages(page.get_data(as_text=True)) == [links_test.UNKNOWN]
+
+
+def test_an_unused_new_app_link_stays_while_the_account_has_no_app(app, parent, mailbox):
+    """After the helpdesk reset the app, that link (used or not) is what keeps the sign-in
+    page from linking a new app with the password alone: it stays while no app is linked."""
+    from tests import test_account_links as links_test
+    from tests.test_account_actions import refused_like_a_wrong_password
+
+    links_test.helpdesk(app, "reset_authenticator")
+    stored = one(app, AccountLink)
+    clock.freeze(stored.expires_at + 365 * DAY)
+    assert run(app)["account_link"] == 0
+    assert refused_like_a_wrong_password(links_test.sign_in_without_code(parent, PASSWORD))
+    links_test.helpdesk(app, "reset_authenticator")  # a new link; the parent uses it
+    parent.secret, done = links_test.link_new_phone(parent, links_test.mailed_link(mailbox))
+    assert done.status_code == 302
+    clock.advance(app.config["IDP_NEW_AUTHENTICATOR_TTL"]
+                  + app.config["IDP_CLEANUP_KEEP_ACTIVATIONS"])
+    assert run(app)["account_link"] == 1  # the old one; the used one when its time is up
+    clock.advance(1)
+    assert run(app)["account_link"] == 1
+    assert count(app, "account_link") == 0
+
+
 # --- many rows, two runs at once ----------------------------------------------------------------
 def seed(app, grants: int, expires_at: int) -> None:
     """``grants`` grants, each with one code and one refresh token expiring at ``expires_at``,
-    and as many activations: made directly, as a backlog of months would look."""
+    and as many activations and password-reset links: made directly, as a backlog of months
+    would look."""
     with app.app_context():
         account = db.session.scalar(select(Account))
         for _ in range(grants):
@@ -205,6 +258,10 @@ def seed(app, grants: int, expires_at: int) -> None:
             db.session.add(Activation(account_id=account.id, token_hash=uuid.uuid4().hex,
                                       totp_secret_encrypted=b"seeded", issued_at=expires_at - 60,
                                       expires_at=expires_at))
+            db.session.add(AccountLink(account_id=account.id, purpose="password_reset",
+                                       token_hash=uuid.uuid4().hex, requested_by="seeded",
+                                       approved_at=expires_at - 60, issued_at=expires_at - 60,
+                                       expires_at=expires_at))
         db.session.commit()
 
 
@@ -228,7 +285,7 @@ def test_a_backlog_goes_in_batches_of_the_setting_each_its_own_transaction(
         event.listen(db.engine, "commit", committing)
         try:
             assert cleanup.run() == removed(authorization_code=7, refresh_token=7, grant=7,
-                                            activation=7)
+                                            activation=7, account_link=7)
         finally:
             event.remove(db.engine, "before_cursor_execute", deleting)
             event.remove(db.engine, "commit", committing)
@@ -267,10 +324,12 @@ def test_two_runs_at_once_remove_each_row_once(
         thread.join(timeout=60)
     assert not errors and len(results) == 2
     assert {table: sum(r[table] for r in results) for table in MODELS} == {
-        "authorization_code": 20, "refresh_token": 20, "grant": 20, "activation": 20}
+        "authorization_code": 20, "refresh_token": 20, "grant": 20, "activation": 20,
+        "account_link": 20}
     after = {table: count(app, table) for table in MODELS}
     assert after == {table: before[table] - 20 for table in MODELS}
-    assert after == {"authorization_code": 2, "refresh_token": 2, "grant": 2, "activation": 3}
+    assert after == {"authorization_code": 2, "refresh_token": 2, "grant": 2, "activation": 3,
+                     "account_link": 2}
     assert run(app) == removed()
 
 
@@ -305,14 +364,14 @@ def test_the_worker_cleans_up_at_most_once_per_interval_across_workers(
     assert interval == 600
     long_ago = clock.timestamp() - 40 * DAY
     seed(app, 1, expires_at=long_ago)
-    assert worker_round(app) == 4  # code, refresh token, grant, activation
+    assert worker_round(app) == 5  # code, refresh token, grant, activation, account link
     seed(app, 1, expires_at=long_ago)
     assert worker_round(second_worker) == 0  # within the interval: the other one ran
     assert worker_round(app) == 0
     clock.advance(interval - 1)
     assert worker_round(second_worker) == 0
     clock.advance(1)
-    assert worker_round(second_worker) == 4
+    assert worker_round(second_worker) == 5
     assert worker_round(app) == 0
 
 
@@ -332,6 +391,7 @@ def test_idp_cleanup_removes_now_and_says_what(app, runner, world, client):
         "refresh_token       0",
         "grant               1",
         "activation          0",
+        "account_link        0",
         "2 rows removed.",
     ]
     assert runner.invoke(args=["cleanup"]).output.splitlines()[-1] == "0 rows removed."

@@ -6,10 +6,12 @@ import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import func, select
 
 from idp import clock, create_app, keys
 from idp.cli.demo import seed
 from idp.extensions import db
+from idp.models import Account
 from tests import conftest, pages
 from tests.actors import Parent
 
@@ -148,3 +150,14 @@ def test_off_by_default(make_app):
     app = make_app(demo_rp=False)
     assert "demo" not in app.blueprints
     assert app.test_client().get("/demo/").status_code == 404
+
+
+def test_the_demo_has_a_beheerder_for_the_console(demo):
+    """The console tour of the README: a staff member is invited with the demo, only once."""
+    app, _, _ = demo
+    with app.app_context():
+        staff = db.session.scalar(select(Account).where(Account.username == "Anna.beheer"))
+        assert (staff.role, staff.status) == ("beheerder", "invited")
+        seed()  # again: nothing twice
+        assert db.session.scalar(select(func.count()).select_from(Account)
+                                 .where(Account.role.is_not(None))) == 1

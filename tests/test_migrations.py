@@ -39,6 +39,10 @@ def differences(engine) -> list:
     return found
 
 
+# SQLite cannot reflect the PostgreSQL-only expression index (idp.models.account), so Alembic
+# says it cannot compare it there; on PostgreSQL it is compared like any other.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based "
+                            "index 'ix_account_organisation_id_lower_email'")
 def test_the_migrations_make_the_schema_of_the_models_and_go_down_and_up(empty_engine):
     migrate(empty_engine, command.upgrade, "head")
     assert differences(empty_engine) == []

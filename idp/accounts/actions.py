@@ -373,7 +373,8 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
                    external_id: str | None = None) -> None:
     """Change what is given (None: leave as it is; ``external_id=""`` removes it). The audit
     event names the fields changed, not their values; a new e-mail address or username is told
-    to the account holder."""
+    to the account holder. A new e-mail address voids the links sent to the old one (an
+    invited account then needs ``resend_invitation``): a mistyped or lost mailbox keeps none."""
     org = account.organisation
     changes = {}
     if email is not None and _clean_email(email) != account.email:
@@ -391,7 +392,11 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
     old_email, old_username = account.email, account.username
     for field, value in changes.items():
         setattr(account, field, value)
-    account.touch(clock.timestamp())
+    now = clock.timestamp()
+    account.touch(now)
+    if "email" in changes:
+        activation.void_links(account, now)
+        links.void(account, now)
     if "username" in changes:  # the failures counted under the old name do not follow it
         throttle.forget(org.code, old_username)
     _record(actor, "account.update", account, fields=sorted(changes))

@@ -5,10 +5,12 @@ code after the account was made.
 An e-mail alone never takes over an account: a new password still needs the code from the app
 (where the organisation uses two-factor and an app is linked), and a new app needs the
 password. Those checks count as sign-in attempts (idp.throttle): whoever holds a link gets no
-more guesses at the password or the code than at the sign-in page.
+more guesses at the password or the code than at the sign-in page, and the answers follow that
+page's rules: a locked account's right answer is refused like a wrong one (the lock e-mail
+tells the real owner), and an IP address or organisation with too many failures gets 429.
 """
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
 
 from idp import audit, clock, sessions, throttle
 from idp.accounts import links, notices
@@ -16,6 +18,8 @@ from idp.auth import passwords, totp
 from idp.extensions import db
 from idp.flows import lockout
 from idp.models import Account, AccountLink
+from idp.models.account import ACTIVE
+from idp.models.account_link import NEW_AUTHENTICATOR
 
 #: The audit log's name for the account holder acting on their own account.
 SELF = links.SELF
@@ -27,37 +31,47 @@ def needs_code(account: Account) -> bool:
     return account.organisation.requires_2fa and account.totp_secret_encrypted is not None
 
 
-def _allowed(account: Account) -> bool:
-    """Not locked and not waiting (the sign-in page's rules); costs a hash like a check."""
+def throttled(account: Account, ip: str | None) -> bool:
+    """Too many failures from this IP address or organisation lately: answer 429 before any
+    check (the sign-in page's rule; these pages count their failures there too)."""
+    return throttle.source_refusal(ip or "", account.organisation.code) is not None
+
+
+def _allowed(account: Account, ip: str | None, *, hashing: bool) -> bool:
+    """Not locked and not waiting (the sign-in page's rules). A refusal looks like a wrong
+    answer and takes as long (a hash where the check is a password); it counts for the IP."""
     if throttle.account_refusal(account.organisation.code, account.username, account):
-        passwords.verify_password(None, "")  # as slow as a real check
+        if hashing:
+            passwords.verify_password(None, "")
+        throttle.record_source_failure(ip or "", account.organisation.code)
         return False
     return True
 
 
-def _failed(account: Account) -> None:
+def _failed(account: Account, ip: str | None) -> None:
     failures = throttle.record_failure(account.organisation.code, account.username)
+    throttle.record_source_failure(ip or "", account.organisation.code)
     lockout.notify(account, failures)
 
 
-def check_password(account: Account, password: str) -> bool:
+def check_password(account: Account, password: str, ip: str | None) -> bool:
     """The account's own password, under the sign-in throttling rules."""
-    if not _allowed(account):
+    if not _allowed(account, ip, hashing=True):
         return False
     if not passwords.verify_password(account.password_hash, password):
-        _failed(account)
+        _failed(account, ip)
         return False
     return True
 
 
-def check_code(account: Account, code: str) -> bool:
+def check_code(account: Account, code: str, ip: str | None) -> bool:
     """The app's current code (not one used before), under the sign-in throttling rules.
     Records the code's step; the caller commits."""
-    if not _allowed(account):
+    if not _allowed(account, ip, hashing=False):
         return False
     if not totp.accept_for_account(account, totp.decrypt_secret(account.totp_secret_encrypted),
                                    code):
-        _failed(account)
+        _failed(account, ip)
         return False
     return True
 
@@ -99,10 +113,16 @@ def link_authenticator(link: AccountLink, step: int, ip: str | None) -> bool:
 
 def enrol_at_sign_in(account: Account, secret_encrypted: bytes, step: int, ip: str | None) -> bool:
     """Link the app the account holder just scanned (after their password at sign-in); only
-    while no app is linked (one conditional UPDATE, so two tabs cannot both link one)."""
+    while no app is linked (one conditional UPDATE, so of two windows exactly one links its
+    app), the account is active and no helpdesk reset is waiting (that link is the way then).
+    False if any of that changed since the password was checked."""
+    reset_pending = exists().where(AccountLink.account_id == Account.id,
+                                   AccountLink.purpose == NEW_AUTHENTICATOR,
+                                   AccountLink.used_at.is_(None))
     linked = db.session.execute(
         update(Account)
         .where(Account.id == account.id, Account.totp_secret_encrypted.is_(None),
+               Account.status == ACTIVE, ~reset_pending,
                or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
         .values(totp_secret_encrypted=secret_encrypted, totp_last_step=step,
                 version=Account.version + 1, updated_at=clock.timestamp())

@@ -10,7 +10,7 @@ from idp.cli.table import echo_table
 @click.command("cleanup")
 @with_appcontext
 def command():
-    """Remove expired codes, refresh tokens, grants and activation links now.
+    """Remove expired codes, refresh tokens, grants and e-mailed links now.
 
     The same rules as the worker's clean-up, which runs by itself every IDP_CLEANUP_INTERVAL
     seconds; safe to run at any time, also while workers run.

@@ -1,7 +1,8 @@
 """``idp demo up``: the embedded default, from a fresh clone to a running service.
 
-Migrates the database, makes the signing keys, seeds a demo organisation, a demo relying party
-and an invited demo parent (each only once: running it again is safe), then serves on
+Migrates the database, makes the signing keys, seeds a demo organisation, a demo relying party,
+an invited demo staff member (beheerder, for the console at /beheer) and an invited demo parent
+(each only once: running it again is safe), then serves on
 127.0.0.1:5000 with gunicorn (one process, as the in-process store requires).
 """
 
@@ -17,13 +18,17 @@ from idp import audit, clock, keys, settings
 from idp.cli.client import register
 from idp.cli.db import upgrade
 from idp.extensions import db
+from idp.accounts.actions import Actor, invite
 from idp.flows import activation
 from idp.models import Account, Client, Organisation
+from idp.models.account import BEHEERDER
 from idp.web.demo import DEMO_CLIENT
 
 DEMO_ORG = ("PO2806", "PPO Rotterdam")
 DEMO_PARENT = {"username": "Yvonne.testouder", "email": "yvonne.testouder@example.org",
                "name": "Yvonne Testouder"}
+DEMO_STAFF = {"username": "Anna.beheer", "email": "anna.beheer@example.org",
+              "name": "Anna de Vries"}
 
 
 @click.group("demo")
@@ -47,10 +52,13 @@ def seed() -> list[str]:
     if client is None:
         client, _ = register(DEMO_CLIENT, [f"{issuer}/demo/callback"],
                              [f"{issuer}/demo/"], public=True)
-    parent = db.session.scalar(
-        select(Account).where(Account.organisation_id == org.id,
-                              Account.username == DEMO_PARENT["username"])
-    )
+    # The staff member first: the parent's welcome e-mail is then the last one printed.
+    if _account(org, DEMO_STAFF["username"]) is None:
+        invite(org, DEMO_STAFF["email"], DEMO_STAFF["username"], DEMO_STAFF["name"],
+               Actor(audit.os_user()), role=BEHEERDER)
+        lines.append(f"A welcome e-mail for the demo beheerder {DEMO_STAFF['username']} was printed "
+                     f"above: activate it too, then sign in and open {issuer}/beheer/.")
+    parent = _account(org, DEMO_PARENT["username"])
     if parent is None:
         activation.invite(org, DEMO_PARENT["email"], DEMO_PARENT["username"], DEMO_PARENT["name"])
         lines.append("A welcome e-mail for the demo parent was printed above and saved in "
@@ -63,6 +71,11 @@ def seed() -> list[str]:
         f"Sign in as {DEMO_PARENT['username']} in {' '.join(DEMO_ORG)} once activated.",
     ]
     return lines
+
+
+def _account(org: Organisation, username: str) -> Account | None:
+    return db.session.scalar(
+        select(Account).where(Account.organisation_id == org.id, Account.username == username))
 
 
 @group.command("up")

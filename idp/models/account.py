@@ -5,7 +5,7 @@ client (SCIM) gives it. ``version`` counts changes (SCIM's ETag); ``updated_at``
 """
 
 from sqlalchemy import (BigInteger, ForeignKey, Index, Integer, LargeBinary, String,
-                        UniqueConstraint)
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -28,6 +28,11 @@ class Account(db.Model):
         UniqueConstraint("organisation_id", "username"),
         UniqueConstraint("organisation_id", "external_id", name="uq_account_organisation_external_id"),
         Index("ix_account_organisation_id_email", "organisation_id", "email"),
+        # Addresses are unique per organisation in any case (idp.accounts): every invitation
+        # looks them up by lower(email), which without this scans the whole organisation.
+        # PostgreSQL only (migration 0008): the embedded SQLite is for one small organisation.
+        Index("ix_account_organisation_id_lower_email", "organisation_id",
+              func.lower(text("email"))).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

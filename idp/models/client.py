@@ -1,14 +1,24 @@
 """A relying party (RFC 6749 client) with the metadata of OIDC Dynamic Registration section 2.
 
+A client may be a program acting for itself (RFC 6749 4.4, client credentials: a provisioning
+client such as the dossier's SCIM sync); such a client may be bound to one organisation, and its
+tokens then reach that organisation only. Without an organisation it is service-wide.
+
 Client secrets are random and long, so a SHA-256 of the secret is stored and compared in
 constant time; the secret itself is shown once when the client is registered.
 """
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp import crypto
 from idp.extensions import db
+
+#: What a relying party that signs parents in may use (the default of every client).
+SIGN_IN_GRANTS = ("authorization_code", "refresh_token")
+#: RFC 6749 4.4: a program acting for itself, e.g. SCIM provisioning.
+CLIENT_CREDENTIALS = "client_credentials"
+GRANT_TYPES = (*SIGN_IN_GRANTS, CLIENT_CREDENTIALS)
 
 
 class Client(db.Model):
@@ -27,8 +37,17 @@ class Client(db.Model):
     created_at: Mapped[int] = mapped_column(Integer)
     #: Switched off by servicebeheer (idp.console.service): no codes, tokens or refreshes.
     disabled_at: Mapped[int | None] = mapped_column(Integer)
+    #: The grant types it may use (RFC 7591 ``grant_types``), space-separated.
+    grant_types_text: Mapped[str] = mapped_column(
+        "grant_types", String(200), default=" ".join(SIGN_IN_GRANTS),
+        server_default=" ".join(SIGN_IN_GRANTS))
+    #: The one organisation a client-credentials client acts on (None: service-wide).
+    #: (An id, not a relationship: registrations are cached detached, idp.oauth.server.)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
 
-    grant_types = ("authorization_code", "refresh_token")
+    @property
+    def grant_types(self) -> tuple[str, ...]:
+        return tuple(self.grant_types_text.split())
 
     @property
     def is_public(self) -> bool:
@@ -71,7 +90,7 @@ class Client(db.Model):
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type):
-        return response_type == "code"
+        return response_type == "code" and "authorization_code" in self.grant_types
 
     def check_grant_type(self, grant_type):
         return grant_type in self.grant_types

@@ -52,16 +52,23 @@ def live_account(claims: dict) -> records.Parent | None:
 
 
 def verify_access_token(token_string: str) -> dict | None:
-    """The claims of a valid access token we issued, or None."""
+    """The claims of a valid access token we issued to a parent's grant, or None."""
+    return verified_access_token(token_string, ("sub", "client_id", "jti", "gid"))
+
+
+def verified_access_token(token_string: str, required=("sub", "client_id", "jti")) -> dict | None:
+    """The claims of an access token we signed (RFC 9068: ``typ`` at+jwt, our issuer), with
+    the ``required`` string claims and a whole-number ``exp``, or None. Expiry and what the
+    token is for are the caller's to check; a client-credentials token has no ``gid``."""
     token = jwt_checks.verified(token_string, ALGORITHMS)
     if token is None:
         return None
     claims = token.claims
     if token.header.get("typ") != "at+jwt" or claims.get("iss") != current_app.config["IDP_ISSUER"]:
         return None
-    if not all(isinstance(claims.get(name), str) for name in ("sub", "client_id", "jti", "gid")):
+    if not all(isinstance(claims.get(name), str) for name in required):
         return None
-    if not isinstance(claims.get("exp"), int):
+    if not isinstance(claims.get("exp"), int) or isinstance(claims.get("exp"), bool):
         return None
     return claims
 

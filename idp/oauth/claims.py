@@ -10,7 +10,11 @@ SCOPE_CLAIMS = {
 }
 #: offline_access (OIDC Core 11): refresh tokens that outlive the sign-in session; only for
 #: clients registered with ``--allow-offline-access``.
-SCOPES_SUPPORTED = ("openid", "profile", "email", "offline_access")
+PARENT_SCOPES = ("openid", "profile", "email", "offline_access")
+#: Scopes of programs acting for themselves (client credentials, RFC 6749 4.4); never in a
+#: parent's token. ``scim``: provisioning at /scim/v2 (idp.scim).
+CLIENT_SCOPES = ("scim",)
+SCOPES_SUPPORTED = PARENT_SCOPES + CLIENT_SCOPES
 
 
 def user_info(account, scope: str) -> UserInfo:

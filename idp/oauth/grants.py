@@ -1,5 +1,6 @@
-"""The grants, as Authlib storage hooks only: authorization code (+ PKCE, + OpenID Connect)
-and refresh token (with rotation and reuse detection).
+"""The grants, as Authlib storage hooks only: authorization code (+ PKCE, + OpenID Connect),
+refresh token (with rotation and reuse detection) and client credentials (a program acting for
+itself, RFC 6749 4.4: SCIM provisioning).
 
 Refresh tokens are bound to the sign-in session (unless the client was granted
 ``offline_access``): a refresh works only while the session lives, and counts as its use.
@@ -11,7 +12,7 @@ which Authlib calls after every other check and before any token is made; a code
 token that is presented again revokes its whole grant (RFC 6749 4.1.2, RFC 9700 4.14.2).
 """
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.code import OpenIDToken
@@ -22,6 +23,8 @@ from idp.extensions import db
 from idp.oauth import claims, records, tokens
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+#: RFC 6749 4.4: "The client credentials grant type MUST only be used by confidential clients."
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 def _redeem(record, what: str):
@@ -171,3 +174,25 @@ class RefreshTokenGrant(_GrantTokens, grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         """Nothing to do: ``authenticate_user`` consumed the old refresh token already."""
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """RFC 6749 4.4 for clients registered with ``--grant client_credentials``: a token for the
+    client itself (idp.oauth.tokens.generate_client_token), never a refresh token (4.4.3)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        # RFC 6749 3.3: no scope asks for the client's registered scope; a scope beyond it is
+        # refused rather than quietly narrowed, so the client learns its registration is wrong.
+        client, requested = self.request.client, self.request.payload.scope
+        granted = client.get_allowed_scope(requested or client.scope)
+        if not granted or (requested and set(requested.split()) != set(granted.split())):
+            raise InvalidScopeError()
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=False):
+        client = self.request.client
+        return tokens.generate_client_token(
+            client, client.get_allowed_scope(self.request.payload.scope or client.scope))

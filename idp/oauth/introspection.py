@@ -1,15 +1,19 @@
 """Token introspection (RFC 7662) for confidential clients, about their own tokens.
 
-A token that expired, was revoked, belongs to another client, or whose sign-in session ended
-is answered with ``{"active": false}`` and nothing else (RFC 7662 section 2.2).
+Also a client-credentials token, to the client it was issued to. A token that expired, was
+revoked, belongs to another client, or whose sign-in session ended is answered with ``{"active": false}`` and nothing else (RFC 7662 section 2.2).
 """
 
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import current_app
+from sqlalchemy import select
 
 from idp import clock, crypto, sessions
+from idp.extensions import db
+from idp.models import Client
+from idp.models.client import CLIENT_CREDENTIALS
 from idp.oauth import bearer, records
 
 #: Only clients that can prove who they are may ask (section 2.1).
@@ -47,14 +51,24 @@ def _refresh_token(token_string: str) -> _Token | None:
 
 
 def _access_token(token_string: str) -> _Token | None:
-    claims = bearer.verify_access_token(token_string)
+    claims = bearer.verified_access_token(token_string)
     if claims is None:
         return None
     payload = {name: claims[name] for name in
                ("scope", "client_id", "sub", "aud", "iss", "iat", "exp", "jti", "org") if name in claims}
     payload["token_type"] = "Bearer"
-    live = bearer.live_account(claims) is not None
+    if isinstance(claims.get("gid"), str):
+        live = bearer.live_account(claims) is not None
+    else:
+        # A client's own token (client credentials): no grant or session to end it, so it lives
+        # until it expires, while the client may still use that grant.
+        live = claims["sub"] == claims["client_id"] and _program(claims["client_id"])
     return _Token(claims["client_id"], claims["exp"], live, payload)
+
+
+def _program(client_id: str) -> bool:
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    return client is not None and CLIENT_CREDENTIALS in client.grant_types
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):

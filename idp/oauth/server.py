@@ -1,4 +1,5 @@
-"""The ONLY place Authlib is wired to the app: the authorization server, its grants, endpoints,
+"""The ONLY place Authlib is wired to the app: the authorization server, its grants (code,
+refresh, client credentials), endpoints,
 token generator and the resource protector for userinfo."""
 
 import os
@@ -16,6 +17,7 @@ from idp.oauth import claims, tokens
 from idp.oauth.bearer import AccessTokenValidator
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
+    ClientCredentialsGrant,
     OpenIDCode,
     OpenIDRefresh,
     RefreshTokenGrant,
@@ -93,6 +95,7 @@ def init_oauth(app):
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
     )
     server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
+    server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
     resource_protector.register_token_validator(AccessTokenValidator())

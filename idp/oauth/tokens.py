@@ -1,5 +1,5 @@
-"""Issuing and recording tokens: JWT access tokens (RFC 9068), opaque rotating refresh tokens,
-and revocation of a whole grant (every token that came from one authorization code).
+"""Issuing and recording tokens: JWT access tokens (RFC 9068) for parents' grants and for
+programs (client credentials), opaque rotating refresh tokens, and revocation of a whole grant (every token that came from one authorization code).
 
 Access tokens are not stored: each names its grant in a ``gid`` claim (the grant's random
 reference, not its row id), and userinfo, introspection and revocation look the grant up by it.
@@ -8,11 +8,11 @@ token issued."""
 
 from flask import current_app
 from joserfc import jwt
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from idp import clock, crypto, keys, metrics
 from idp.extensions import db
-from idp.models import Grant
+from idp.models import Grant, Organisation
 from idp.oauth import records
 
 #: ES256, not RS256: one of these is signed for every token response, and a P-256 signature costs
@@ -25,32 +25,59 @@ def generate_token(grant_type, client, user, scope, grant_reference: str,
                    include_refresh_token=True):
     """A signed JWT access token of the grant ``grant_reference``, and maybe a refresh token
     (called by our grants' ``generate_token``, idp.oauth.grants)."""
-    config = current_app.config
-    now = clock.timestamp()
-    ttl = config["IDP_ACCESS_TOKEN_TTL"]
-    claims = {
-        "iss": config["IDP_ISSUER"],
-        "sub": user.subject,
-        "aud": client.client_id,
-        "client_id": client.client_id,
-        "scope": scope or "",
-        "org": user.organisation_code,
-        "iat": now,
-        "exp": now + ttl,
-        "jti": crypto.new_token(16),
-        "gid": grant_reference,
-    }
-    key = keys.signing_key(ACCESS_TOKEN_ALG)
-    header = {"typ": "at+jwt", "alg": ACCESS_TOKEN_ALG, "kid": key.kid}
-    token = {
-        "token_type": "Bearer",
-        "access_token": jwt.encode(header, claims, key, algorithms=[ACCESS_TOKEN_ALG]),
-        "expires_in": ttl,
-        "scope": scope or "",
-    }
+    token = _signed(sub=user.subject, aud=client.client_id, client_id=client.client_id,
+                    scope=scope or "", org=user.organisation_code, gid=grant_reference)
     if include_refresh_token:
         token["refresh_token"] = crypto.new_token(32)
     return token
+
+
+#: The ``org`` claim of a client-credentials token whose client is service-wide. Explicit, never
+#: absent: a reader that forgets to check must not mistake a missing claim for "everywhere".
+ALL_ORGANISATIONS = "*"
+
+
+def client_audience(scope: str) -> str:
+    """RFC 9068 ``aud`` of a client-credentials token: the resource server its scope is for."""
+    issuer = current_app.config["IDP_ISSUER"]
+    return f"{issuer}{SCIM_BASE}" if "scim" in scope.split() else issuer
+
+
+#: Where SCIM lives (idp.web.scim); the audience of a ``scim`` token.
+SCIM_BASE = "/scim/v2"
+
+
+def generate_client_token(client, scope: str) -> dict:
+    """A JWT access token for a program acting for itself (RFC 6749 4.4, RFC 9068 2.2): ``sub``
+    is the client_id (no parent), ``org`` the organisation code it is bound to, or
+    ALL_ORGANISATIONS. No grant (``gid``) and no refresh token (RFC 6749 4.4.3): it lives
+    IDP_ACCESS_TOKEN_TTL and the client asks again."""
+    return _signed(sub=client.client_id, aud=client_audience(scope), client_id=client.client_id,
+                   scope=scope, org=organisation_claim(client))
+
+
+def organisation_claim(client) -> str:
+    """The ``org`` of a client-credentials token: the bound organisation's code, or "*"."""
+    if client.organisation_id is None:
+        return ALL_ORGANISATIONS
+    return db.session.scalar(select(Organisation.code).where(Organisation.id == client.organisation_id))
+
+
+def _signed(**claims) -> dict:
+    """The token response for an access token with ``claims`` and ours: iss, iat, exp, jti."""
+    config = current_app.config
+    now = clock.timestamp()
+    ttl = config["IDP_ACCESS_TOKEN_TTL"]
+    claims = {"iss": config["IDP_ISSUER"], **claims, "iat": now, "exp": now + ttl,
+              "jti": crypto.new_token(16)}
+    key = keys.signing_key(ACCESS_TOKEN_ALG)
+    header = {"typ": "at+jwt", "alg": ACCESS_TOKEN_ALG, "kid": key.kid}
+    return {
+        "token_type": "Bearer",
+        "access_token": jwt.encode(header, claims, key, algorithms=[ACCESS_TOKEN_ALG]),
+        "expires_in": ttl,
+        "scope": claims["scope"] or "",
+    }
 
 
 def save_token(token: dict, request) -> None:

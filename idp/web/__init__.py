@@ -12,7 +12,7 @@ from idp.web.hardening import init_hardening
 
 def init_web(app):
     from idp.web import (account, activation, console, end_session, health, links, login,
-                         oauth, self_service)
+                         oauth, scim, self_service)
     from idp.web.limits import init_limits
     from idp.web.request_class import Request
     from idp.web.trusted_host import init_trusted_host
@@ -22,8 +22,9 @@ def init_web(app):
     init_trusted_host(app)
     init_limits(app)
     for module in (health, oauth, end_session, activation, links, login, account, console,
-                   self_service):
+                   self_service, scim):
         app.register_blueprint(module.bp)
+    csrf.exempt(scim.bp)  # programs with bearer tokens: no cookies, nothing to forge
     # Their FlaskForms check the CSRF token themselves and show a failure next to the form,
     # keeping what the parent typed (and the QR code) instead of an error page.
     csrf.exempt(activation.bp)

@@ -1,5 +1,5 @@
 """Error answers: a page for people (Dutch, or the parent's language), an RFC 6749 error object
-for clients.
+for clients, an RFC 7644 3.12 error for SCIM clients.
 
 Nothing internal reaches either: the detail goes to the log only. An outage of Redis or the
 database is a 503 (``idp.outages``): the request's database transaction is rolled back and its
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from idp import outages, throttle
 from idp.extensions import db
 from idp.paths import is_api_path
+from idp.scim import errors as scim_errors
 from idp.sessions.browser import discard_changes
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,12 @@ OUTAGE_MESSAGE = _l(
     "Door een storing aan onze kant kunnen wij dit nu niet afhandelen. Er is niets opgeslagen "
     "of veranderd. Probeer het over een paar minuten opnieuw."
 )
+#: Too many failed sign-ins (or password and code checks on the link pages) from one IP address
+#: or organisation (idp.throttle).
+THROTTLED = _l(
+    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
+    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
+)
 #: Self-service e-mails (forgotten password, a new activation link) asked for too often.
 TOO_MANY_EMAILS = _l(
     "Er is vanaf deze internetverbinding te vaak om een e-mail gevraagd. Wacht een uur en "
@@ -50,10 +57,13 @@ def error_page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=text), status
 
 
-def throttled_page(message: str, retry_after: int):
-    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again."""
-    body, status = error_page(429, message)
-    return body, status, {"Retry-After": str(retry_after)}
+def throttled_page(message: str | None = None, retry_after: int | None = None):
+    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again.
+    Without arguments: the sign-in page's answer to a throttled IP address or organisation,
+    also on the link pages."""
+    body, status = error_page(429, message or THROTTLED)
+    wait = retry_after if retry_after is not None else throttle.retry_after()
+    return body, status, {"Retry-After": str(wait)}
 
 
 def too_many_emails():
@@ -80,7 +90,10 @@ def _client_error(status: int, code: str, description: str | None = None):
 
 def refuse(status: int, message: str | None = None, description: str | None = None):
     """A request we will not handle: for people a page with ``message`` and ``status``; for
-    programs 400 ``invalid_request`` (RFC 6749 5.2) with ``description`` for the developer."""
+    programs 400 ``invalid_request`` (RFC 6749 5.2) with ``description`` for the developer
+    (at /scim/, an RFC 7644 3.12 error)."""
+    if scim_errors.is_scim_path(request.path):
+        return scim_errors.for_status(400, description)
     if is_api_path(request.path):
         return _client_error(400, "invalid_request", description)
     return error_page(status, message)
@@ -89,6 +102,8 @@ def refuse(status: int, message: str | None = None, description: str | None = No
 def _answer(status: int, client_code: str | None = None):
     if status >= 500:
         discard_changes()
+    if scim_errors.is_scim_path(request.path):
+        return scim_errors.for_status(status)
     if is_api_path(request.path):
         return _client_error(status, client_code or _client_code(status))
     return error_page(status)
@@ -98,6 +113,8 @@ def unavailable_answer(client_code: str = "temporarily_unavailable") -> Response
     """The 503 while Redis or the database is down: the Dutch page, or an RFC 6749 error."""
     discard_changes()
     g.signin = None  # the page shows nobody signed in: finding out needs what just failed
+    if scim_errors.is_scim_path(request.path):
+        return scim_errors.for_status(503)
     if is_api_path(request.path):
         return _client_error(503, client_code)
     return make_response(error_page(503, OUTAGE_MESSAGE))

@@ -17,19 +17,36 @@ MAX_USERNAME = 150
 #: Long passphrases are welcome (NIST SP 800-63B: at least 64); argon2id hashes any length
 #: at the same cost, so the limit only stops absurd bodies.
 MAX_PASSWORD = 1024
-MAX_CODE = 7  # "123 456"
+MAX_CODE = 6  # spaces are taken out first
 
 
-def too_long(maximum: int) -> Length:
-    return Length(max=maximum, message=TOO_LONG)
+def too_long(maximum: int, in_page: bool = True) -> Length:
+    """At most ``maximum`` characters; ``in_page=False`` leaves out the ``maxlength`` that
+    WTForms would put on the field, where the browser cutting off a paste would be wrong."""
+    validator = Length(max=maximum, message=TOO_LONG)
+    if not in_page:
+        validator.field_flags = {}
+    return validator
+
+
+def without_spaces(value: str | None) -> str | None:
+    """A code pasted as "123 456" or with a space around it counts as typed."""
+    return "".join(value.split()) if value else value
+
+
+#: Digits on a phone's keyboard, the code from the app or a text message filled in for the
+#: parent, and no maxlength: it would cut off a code pasted with spaces (WCAG 3.3.8).
+CODE_INPUT = {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*",
+              "autocapitalize": "none", "spellcheck": "false"}
 
 
 def code_field(label=_l("Code")):
     return StringField(
         label,
+        filters=[without_spaces],
         # The pattern bounds the length too.
-        validators=[DataRequired(CODE_MESSAGE), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=CODE_MESSAGE)],
-        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
+        validators=[DataRequired(CODE_MESSAGE), Regexp(r"^\d{6}$", message=CODE_MESSAGE)],
+        render_kw=CODE_INPUT,
     )
 
 
@@ -79,8 +96,9 @@ class LoginForm(FlaskForm):
     )
     code = StringField(
         _l("Code"),
-        validators=[too_long(MAX_CODE)],
-        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
+        filters=[without_spaces],
+        validators=[too_long(MAX_CODE, in_page=False)],
+        render_kw=CODE_INPUT,
     )
 
 

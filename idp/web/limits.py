@@ -13,6 +13,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from idp.i18n import MAX_UI_LOCALES
+from idp.scim.errors import is_scim_path
 from idp.oauth.id_token_hint import LONGEST_HINT
 from idp.web.errors import refuse
 from idp.web.oauth import MAX_AGE, MAX_STATE, refuse_authorization_request
@@ -75,7 +76,9 @@ def check_request():
     """None when the request is within limits, else the answer that refuses it."""
     if request.routing_exception is not None or request.endpoint == "static":
         return None  # a 404 or 405 answers for itself
-    if request.method == "POST" and upload_limit(request) is None and not _is_form():
+    # SCIM takes JSON bodies and reads them itself (idp.scim.users: type, size, syntax).
+    if (request.method == "POST" and upload_limit(request) is None and not _is_form()
+            and not is_scim_path(request.path)):
         return refuse(415, NOT_A_FORM, f"the body must be {FORM}")
     parameters = list(request.args.items(multi=True))
     if request.method == "POST":

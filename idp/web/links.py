@@ -23,7 +23,7 @@ from idp.extensions import db
 from idp.models import Account
 from idp.models.account_link import NEW_AUTHENTICATOR, PASSWORD_RESET
 from idp.web.activation import CODE_WRONG
-from idp.web.errors import error_page
+from idp.web.errors import error_page, throttled_page
 from idp.web.forms import ActivationForm, CodeForm, CurrentPasswordForm
 
 bp = Blueprint("links", __name__)
@@ -40,6 +40,11 @@ PROBLEMS = {
 }
 PASSWORD_WRONG = _l("Dit wachtwoord klopt niet. Let op hoofdletters en kleine letters.")
 ENROL_EXPIRED = _l("Het koppelen van de app duurde te lang. Log opnieuw in.")
+#: Two windows linked an app at sign-in at the same moment: only the first one counts.
+ALREADY_LINKED = _l("In een ander venster is net al een app aan uw account gekoppeld. Deze app "
+                    "is dus niet gekoppeld. Log in met de code uit de app die u in dat andere "
+                    "venster heeft gekoppeld. Heeft u die app niet, neem dan contact op met "
+                    "%(helpdesk)s.")
 TITLES = {PASSWORD_RESET: _l("Nieuw wachtwoord instellen"),
           NEW_AUTHENTICATOR: _l("Nieuwe app koppelen")}
 
@@ -65,6 +70,16 @@ def _problem(purpose: str, problem: str):
     status = 410 if problem in (links.USED, links.EXPIRED) else 404
     return render_template("links/problem.html", title=TITLES[purpose],
                            message=PROBLEMS[problem]), status
+
+
+def _throttled():
+    db.session.rollback()
+    return throttled_page()
+
+
+def _used_meanwhile(link) -> bool:
+    db.session.refresh(link)
+    return link.used_at is not None
 
 
 def _done(notice: str):
@@ -93,8 +108,12 @@ def reset():
         problem = password_policy.problem(form.password.data, account)
         if problem:
             form.password.errors.append(problem)
-        elif with_code and not recovery.check_code(account, form.code.data):
+        elif with_code and recovery.throttled(account, request.remote_addr):
+            return _throttled()
+        elif with_code and not recovery.check_code(account, form.code.data, request.remote_addr):
             db.session.rollback()
+            if _used_meanwhile(link):  # another tab used the link (and this code) just now
+                return _problem(PASSWORD_RESET, links.USED)
             form.code.errors.append(CODE_WRONG)
         elif recovery.reset_password(link, form.password.data, request.remote_addr):
             return _done("hersteld")
@@ -121,7 +140,9 @@ def new_app():
     if session.get(VERIFIED_KEY) != link.id:
         form = CurrentPasswordForm()
         if form.validate_on_submit():
-            if recovery.check_password(account, form.password.data):
+            if recovery.throttled(account, request.remote_addr):
+                return _throttled()
+            if recovery.check_password(account, form.password.data, request.remote_addr):
                 session[VERIFIED_KEY] = link.id
                 return redirect(url_for("links.new_app"))
             form.password.errors.append(PASSWORD_WRONG)
@@ -172,10 +193,17 @@ def enrol():
             form.code.errors.append(CODE_WRONG)
         else:
             session.pop(ENROL_KEY, None)
-            recovery.enrol_at_sign_in(account, encrypted, step, request.remote_addr)
-            # Either way an app is linked now (by this request or another tab): sign in with it.
-            query = {"gekoppeld": 1, **({"flow": state["flow"]} if state["flow"] else {})}
-            return redirect(url_for("login.login", **query))
+            flow = {"flow": state["flow"]} if state["flow"] else {}
+            if recovery.enrol_at_sign_in(account, encrypted, step, request.remote_addr):
+                return redirect(url_for("login.login", gekoppeld=1, **flow))
+            db.session.refresh(account)
+            if account.totp_secret_encrypted is None:  # disabled or reset meanwhile
+                return error_page(400, ENROL_EXPIRED)
+            # Another window (or browser) linked its app first: this one's is not linked.
+            return render_template(
+                "links/problem.html", title=_("App koppelen"),
+                login_url=url_for("login.login", **flow),
+                message=str(ALREADY_LINKED) % {"helpdesk": links.helpdesk_contact(account)}), 409
     return render_template("links/enrol.html", form=form, account=account,
                            title=_("App koppelen"), action=url_for("links.enrol"),
                            at_sign_in=True, **totp.enrolment(secret, account)), (

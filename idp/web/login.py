@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import clock, sessions, throttle
+from idp import clock, sessions
 from idp.extensions import db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
 from idp.web import end_session, links
-from idp.web.errors import throttled_page
+from idp.web.errors import error_page, throttled_page
 from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)
@@ -18,10 +18,6 @@ bp = Blueprint("login", __name__)
 WRONG = _l(
     "Deze combinatie van gebruikersnaam, wachtwoord en code klopt niet. Let op hoofdletters "
     "en kleine letters, en gebruik de code die de app nu laat zien."
-)
-THROTTLED = _l(
-    "Er is vanaf deze internetverbinding te vaak verkeerd ingelogd. Wacht tien minuten en "
-    "probeer het dan opnieuw. Lukt het daarna nog niet, vraag dan hulp aan de helpdesk."
 )
 FLOW_EXPIRED = _l(
     "Het inloggen duurde te lang. Ga terug naar de website waar u wilde inloggen en begin opnieuw."
@@ -67,12 +63,16 @@ def login():
         form.username.data = login_flow.login_hint(flow)
     chosen = by_code.get(form.organisation.data or "")
     error = None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    # Every mistake at once: a missing code is named with the other empty fields.
+    missing_code = (form.is_submitted() and chosen is not None and chosen.requires_2fa
+                    and not form.code.data and not form.code.errors
+                    and not request.form.get(WITHOUT_CODE))
+    if missing_code:
+        form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
+    if valid and not missing_code:
         if chosen is None:
             form.organisation.errors.append(_("Kies uw organisatie."))
-        elif (chosen.requires_2fa and not (form.code.data or "").strip()
-              and not request.form.get(WITHOUT_CODE)):
-            form.code.errors.append(_("Vul de code in die de app Google Authenticator laat zien."))
         else:
             outcome = login_flow.authenticate(
                 chosen, form.username.data, form.password.data, form.code.data or "",
@@ -80,7 +80,7 @@ def login():
             )
             if outcome.result == login_flow.THROTTLED:
                 db.session.rollback()
-                return throttled_page(THROTTLED, throttle.retry_after())
+                return throttled_page()
             if outcome.result == login_flow.NEEDS_CODE:
                 db.session.commit()  # a renewed password hash
                 session[CODE_STEP_KEY] = {"account_id": outcome.pending.id, "flow": flow_id,
@@ -124,7 +124,7 @@ def code_step():
         outcome = login_flow.confirm_code(account, form.code.data, request.remote_addr or "")
         if outcome.result == login_flow.THROTTLED:
             db.session.rollback()
-            return throttled_page(THROTTLED, throttle.retry_after())
+            return throttled_page()
         session.pop(CODE_STEP_KEY, None)
         if outcome.account is not None:
             return _signed_in(outcome, pending["flow"])

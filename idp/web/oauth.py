@@ -17,6 +17,7 @@ from idp.keys import schedule as key_schedule
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account
+from idp.models.client import GRANT_TYPES
 from idp.oauth import claims
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 from idp.oauth.introspection import AUTH_METHODS as INTROSPECTION_AUTH_METHODS
@@ -70,7 +71,7 @@ def _discovery_document() -> tuple[bytes, str]:
         scopes_supported=list(claims.SCOPES_SUPPORTED),
         response_types_supported=["code"],
         response_modes_supported=["query"],
-        grant_types_supported=["authorization_code", "refresh_token"],
+        grant_types_supported=list(GRANT_TYPES),
         subject_types_supported=["public"],
         id_token_signing_alg_values_supported=list(keys.SUPPORTED_ALGS),
         token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,

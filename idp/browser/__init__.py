@@ -1,0 +1,4 @@
+"""The parent's pages in a real browser (headless Chromium through Selenium): the browser, a
+server for it, the pages' labels and the parent who uses them. Shared by the browser tests
+(tests/browser/) and the generated parent handbook (idp.handbook). Selenium is a test extra:
+nothing outside these two imports this package."""

@@ -1,0 +1,332 @@
+"""The /Users operations (RFC 7644 3.3 to 3.7, 3.14) for one verified caller (idp.scim.auth).
+
+Every query starts from the caller's reach: parents only (never staff), of the caller's own
+organisation unless it is service-wide. An id outside that reach is 404, exactly like an id that
+does not exist, however the request is phrased. Changes go through idp.accounts.actions, which
+checks, changes, audits (actor ``scim:<client_id>``, the client's IP) and tells the parent.
+"""
+
+import logging
+import re
+
+from flask import current_app, json, request
+from pydantic import ValidationError
+from scim2_models import (Context, ForbiddenException, InvalidFilterException, InvalidSyntaxException,
+                          InvalidValueException, ListResponse, NotFoundException, PatchOp,
+                          PreconditionFailedException, ResponseParameters, SCIMException,
+                          UniquenessException)
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from idp import mail
+from idp.accounts import actions
+from idp.extensions import db
+from idp.models import Account, Organisation
+from idp.models.account import DISABLED
+from idp.scim import filter as scim_filter
+from idp.scim.auth import Caller
+from idp.scim.errors import MEDIA_TYPE
+from idp.scim.resources import ScimUser, Wanted, dump, invitations, parents, to_user, wanted
+
+log = logging.getLogger(__name__)
+
+#: Our ids are account subjects (idp.crypto.new_token): anything else is not ours.
+ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ACCEPTED_TYPES = (MEDIA_TYPE, "application/json")
+#: Column lengths (idp.models.account) the accounts layer does not check itself.
+LONGEST = {"name": 200, "external_id": 200}
+#: Refusals of idp.accounts.actions that mean "someone in the organisation already has that".
+DUPLICATES = {"duplicate_username", "duplicate_email", "duplicate_external_id"}
+
+
+# --- reading the request ----------------------------------------------------------------------
+def body() -> dict:
+    """The JSON object in the request (RFC 7644 3.1, 3.8), or the reason it is refused."""
+    if request.mimetype not in ACCEPTED_TYPES:
+        raise _Unsupported()
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 (idp.web.scim)
+    try:
+        parsed = json.loads(raw)
+    except ValueError:  # also a body that is not UTF-8
+        raise InvalidSyntaxException(detail="The body is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise InvalidSyntaxException(detail="The body must be a JSON object.")
+    if _has_nul(parsed):
+        raise InvalidValueException(detail="A value holds a NUL character.")
+    return parsed
+
+
+class _Unsupported(SCIMException):
+    status = 415
+    _default_detail = "The body must be application/scim+json or application/json."
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _validated(model, payload: dict, context: Context):
+    """scim2-models validation, its errors as RFC 7644 3.12 errors."""
+    try:
+        return model.model_validate(payload, scim_ctx=context)
+    except SCIMException:
+        raise
+    except ValidationError as error:
+        raise _from_validation(error) from None
+
+
+def _from_validation(error: ValidationError) -> SCIMException:
+    first = error.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    detail = f"{where}: {first['msg']}"
+    scim_type = (first.get("ctx") or {}).get("scim_type")
+    if first["type"] == "extra_forbidden":
+        return InvalidSyntaxException(detail=f"{where}: not an attribute of this resource")
+    if scim_type:
+        exception = SCIMException(detail=detail)
+        exception.status, exception.scim_type = int((first.get("ctx") or {}).get("status", 400)), scim_type
+        return exception
+    return InvalidValueException(detail=detail)
+
+
+def _whole_number(name: str, raw, default: int) -> int:
+    if raw is None:
+        return default
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, str) or not re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
+        raise InvalidValueException(detail=f"{name} must be a whole number")
+    return int(raw)
+
+
+def _names(raw) -> list[str] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise InvalidValueException(detail="attributes are a comma-separated list of names")
+    return [a.strip() for a in raw if a.strip()] or None
+
+
+def _response_parameters(source=None) -> ResponseParameters | None:
+    """RFC 7644 3.4.2.5 ``attributes`` and ``excludedAttributes``, from the query or a body."""
+    source = request.args if source is None else source
+    chosen = {"attributes": _names(source.get("attributes")),
+              "excluded_attributes": _names(source.get("excludedAttributes"))}
+    chosen = {key: value for key, value in chosen.items() if value}
+    return _validated(ResponseParameters, chosen, Context.DEFAULT) if chosen else None
+
+
+# --- the caller's reach -----------------------------------------------------------------------
+def _reach(caller: Caller):
+    query = parents()
+    if caller.organisation_id is not None:
+        query = query.where(Account.organisation_id == caller.organisation_id)
+    return query
+
+
+def find(caller: Caller, subject: str, *, for_update=False) -> Account:
+    if not ID.fullmatch(subject or ""):
+        raise NotFoundException(detail="No such User.")
+    query = _reach(caller).where(Account.subject == subject)
+    if for_update:
+        # A stale If-Match is refused against the row as it is now, not as it was read.
+        query = query.with_for_update(of=Account)
+    account = db.session.scalar(query)
+    if account is None:
+        raise NotFoundException(detail="No such User.")
+    return account
+
+
+def user_of(account: Account) -> ScimUser:
+    return to_user(account, invitations([account])[account.id])
+
+
+def check_version(user: ScimUser) -> None:
+    """RFC 7644 3.14, RFC 7232 3.1: If-Match, when sent, must name the current version."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = [tag.strip() for tag in header.split(",")]
+    current = user.meta.version.removeprefix("W/")
+    if "*" not in tags and current not in [tag.removeprefix("W/") for tag in tags]:
+        raise PreconditionFailedException(
+            detail="The User has changed since that version; read it again.")
+
+
+# --- the operations ---------------------------------------------------------------------------
+def search(caller: Caller, source=None) -> dict:
+    """RFC 7644 3.4.2: filter, startIndex, count, from the query (GET /Users) or the body of
+    POST /Users/.search (3.4.3). A count over IDP_SCIM_MAX_RESULTS is answered with that many
+    (3.4.2.4 lets the service provider return fewer); ordered by creation; sortBy is ignored
+    (ServiceProviderConfig: sort not supported)."""
+    source = request.args if source is None else source
+    expression = source.get("filter")
+    if expression is not None and not isinstance(expression, str):
+        raise InvalidFilterException(detail="filter must be a string")
+    condition = scim_filter.condition(expression)
+    largest = current_app.config["IDP_SCIM_MAX_RESULTS"]
+    start = max(_whole_number("startIndex", source.get("startIndex"), 1), 1)
+    count = min(max(_whole_number("count", source.get("count"), largest), 0), largest)
+    parameters = _response_parameters(source)
+    matching = _reach(caller).where(condition)
+    total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
+    accounts = []
+    if count:
+        accounts = list(db.session.scalars(
+            matching.order_by(Account.id).offset(start - 1).limit(count)))
+    states = invitations(accounts)
+    listed = ListResponse[ScimUser](
+        total_results=total, start_index=start, items_per_page=len(accounts),
+        resources=[to_user(account, states[account.id]) for account in accounts])
+    return listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+
+
+def get(caller: Caller, subject: str) -> ScimUser:
+    return user_of(find(caller, subject))
+
+
+def present(user: ScimUser, context=Context.RESOURCE_QUERY_RESPONSE) -> dict:
+    return dump(user, context, response_parameters=_response_parameters())
+
+
+def create(caller: Caller, payload: dict) -> ScimUser:
+    """RFC 7644 3.3: a pending account and its welcome e-mail."""
+    new = wanted(_validated(ScimUser, payload, Context.RESOURCE_CREATION_REQUEST))
+    organisation = _organisation_for(caller, new.organisation)
+    _check(new)
+    actor = caller.actor
+    try:
+        account = actions.invite(organisation, new.email, new.username, new.name, actor,
+                                 external_id=new.external_id)
+    except actions.Refused as refused:
+        raise _refusal(refused) from None
+    except IntegrityError:  # a create of the same userName or externalId at the same moment
+        db.session.rollback()
+        raise UniquenessException(detail="userName or externalId is already in use.") from None
+    except mail.MailError as error:
+        # The account exists; a client that retried would only meet a 409. It can resend.
+        log.warning("SCIM create: welcome e-mail not sent: %s", error)
+        account = db.session.scalar(_reach(caller).where(
+            Account.organisation_id == organisation.id, Account.username == new.username))
+    if not new.active:
+        actions.disable(account, actor)
+    return user_of(account)
+
+
+def replace(caller: Caller, subject: str, payload: dict) -> ScimUser:
+    """RFC 7644 3.5.1: PUT, what is left out is cleared (organisation is immutable)."""
+    account = find(caller, subject, for_update=True)
+    current = user_of(account)
+    check_version(current)
+    replacement = _validated(ScimUser, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
+    try:
+        replacement.replace(current)
+    except SCIMException:
+        raise
+    except (ValueError, TypeError) as error:
+        raise InvalidValueException(detail=str(error)) from None
+    return _apply(caller, account, wanted(replacement, current))
+
+
+def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
+    """RFC 7644 3.5.2: add, replace and remove, applied by scim2-models to the current User."""
+    account = find(caller, subject, for_update=True)
+    current = user_of(account)
+    check_version(current)
+    operations = _validated(PatchOp[ScimUser], payload, Context.RESOURCE_PATCH_REQUEST)
+    patched = current.model_copy(deep=True)
+    try:
+        operations.patch(patched)
+    except SCIMException:
+        raise
+    except (ValueError, TypeError) as error:
+        raise InvalidValueException(detail=str(error)) from None
+    return _apply(caller, account, wanted(patched, current))
+
+
+def delete(caller: Caller, subject: str) -> None:
+    """RFC 7644 3.6: erase, as the console's delete does."""
+    account = find(caller, subject, for_update=True)
+    check_version(user_of(account))
+    actions.erase(account, caller.actor)
+
+
+# --- applying a change ------------------------------------------------------------------------
+def _organisation_for(caller: Caller, code: str | None) -> Organisation:
+    if caller.organisation_id is not None:
+        organisation = db.session.get(Organisation, caller.organisation_id)
+        if code is not None and code != organisation.code:
+            raise ForbiddenException(detail=f"This client provisions {organisation.code} only.")
+        return organisation
+    if not code:
+        raise InvalidValueException(
+            detail="A service-wide client names the organisation "
+                   "(urn:ppo:params:scim:schemas:extension:ouderportaal:2.0:User:organisation).")
+    organisation = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    if organisation is None:
+        raise InvalidValueException(detail=f"No organisation {code!r}.")
+    return organisation
+
+
+def _check(new: Wanted) -> None:
+    if not new.email:
+        raise InvalidValueException(detail="emails: a parent needs an e-mail address.")
+    if not new.username:
+        raise InvalidValueException(detail="userName is required.")
+    for field, longest in LONGEST.items():
+        if len(getattr(new, field) or "") > longest:
+            raise InvalidValueException(detail=f"{field} is longer than {longest} characters.")
+
+
+def _refusal(refused: actions.Refused) -> SCIMException:
+    if refused.code in DUPLICATES:
+        return UniquenessException(detail=str(refused))
+    return InvalidValueException(detail=str(refused))
+
+
+def _apply(caller: Caller, account: Account, new: Wanted) -> ScimUser:
+    """Make the account what a PUT or PATCH asked, one action at a time (each audited)."""
+    _check(new)
+    actor = caller.actor
+    profile = {}
+    for field in ("username", "email", "name", "external_id"):
+        value = getattr(new, field)
+        if value != getattr(account, field):
+            # update_profile takes None as "leave it": "" clears the name.
+            profile[field] = value if value is not None else ""
+    if profile.get("external_id") == "":
+        raise InvalidValueException(
+            detail="externalId can be replaced, not removed: it is how you find the parent.")
+    try:
+        if profile:
+            actions.update_profile(account, actor, **profile)
+        if not new.active and account.status != DISABLED:
+            actions.disable(account, actor)
+        elif new.active and account.status == DISABLED:
+            actions.enable(account, actor)
+        if new.resend:
+            actions.resend_invitation(account, actor)
+    except actions.Refused as refused:
+        db.session.rollback()
+        raise _refusal(refused) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise UniquenessException(detail="userName or externalId is already in use.") from None
+    except mail.MailError as error:
+        log.warning("SCIM: e-mail to the parent not sent: %s", error)
+        raise _MailDown() from None
+    return user_of(account)
+
+
+class _MailDown(SCIMException):
+    status = 503
+    _default_detail = ("The change is made, but the e-mail to the parent could not be sent; "
+                       "send it again with resendInvitation.")

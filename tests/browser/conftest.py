@@ -1,0 +1,120 @@
+"""The browser tests' fixtures: the app served from a thread (the embedded default), headless
+Chromium pointed at it, axe-core, screenshots, and the parent of tests/actors.py in the browser.
+
+One backend: the embedded default (SQLite, in-process store, outbox). The pages are the same on
+both backends (the HTTP tests prove that on each), and the in-process server shares the test's
+frozen clock, so a code is fresh or an idle session ends when the test says, without sleeping."""
+
+import re
+from types import SimpleNamespace
+from pathlib import Path
+
+import pytest
+
+from idp.browser import chrome
+from idp.browser.live import LiveServer
+from idp.browser.parent import Parent
+from tests.browser import axe
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+HOST = "idp.test"  # the test app's issuer: its links and redirects go here
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request):
+    """Only the embedded default (see the module's docstring)."""
+    return request.param
+
+
+@pytest.fixture
+def server(app):
+    live = LiveServer(app)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def open_browser(server, request):
+    """Start a browser: ``open_browser(javascript=False, size=(320, 640))``."""
+    started = []
+
+    def start(javascript=True, size=chrome.PHONE):
+        try:
+            driver = chrome.start({f"{HOST}:80": server.address}, javascript, size)
+        except chrome.BrowserMissing as missing:
+            pytest.fail(str(missing))
+        started.append(driver)
+        return driver
+
+    yield start
+    for driver in started:
+        chrome.stop(driver)
+
+
+@pytest.fixture
+def driver(open_browser):
+    return open_browser()
+
+
+@pytest.fixture(scope="session")
+def axe_script():
+    return axe.source()
+
+
+@pytest.fixture
+def check_accessible(axe_script, request):
+    """``check_accessible(driver, "sign-in page")``: axe-core finds no WCAG 2.2 A/AA violation
+    (unless ``axe_too=False``), and a screenshot is kept in tests/browser/screenshots/ (ignored
+    by git)."""
+
+    def check(driver, page: str, axe_too=True):
+        shoot(driver, request.node.name, page)
+        if axe_too:
+            axe.assert_accessible(driver, axe_script, page)
+
+    return check
+
+
+def shoot(driver, test_name: str, page: str) -> Path:
+    width = driver.execute_script("return window.innerWidth")
+    name = re.sub(r"[^\w.-]+", "-", f"{test_name}-{page}-{width}").strip("-")
+    return chrome.screenshot(driver, SCREENSHOTS / f"{name}.png")
+
+
+@pytest.fixture
+def orgs(make_org):
+    """PO2806 signs in with a code (two-factor), PO1000 without."""
+    make_org()
+    make_org(code="PO1000", name="PPO Zonder Code", requires_2fa=False)
+
+
+def mailed_link(mailbox) -> str:
+    """The link of the last e-mail (``adres: ...``), as the parent would click it."""
+    body = mailbox.last().get_body(("plain",)).get_content()
+    return re.search(r"adres: (\S+)", body).group(1)
+
+
+@pytest.fixture
+def invited(orgs, invite, mailbox, frozen_clock):
+    """Yvonne of PO2806, invited: returns the activation link from her welcome e-mail."""
+    invite()
+    return mailed_link(mailbox)
+
+
+@pytest.fixture
+def site(app, mailbox, invited):
+    """What a visit to a page may need: the app, the mailbox and Yvonne's activation link."""
+    return SimpleNamespace(app=app, link=invited, mailbox=SimpleNamespace(
+        link=lambda: mailed_link(mailbox)))
+
+
+@pytest.fixture
+def parent(driver, invited):
+    """Yvonne in the browser, not yet activated (``parent.activate(invited)``)."""
+    return Parent(driver, f"http://{HOST}")
+
+
+@pytest.fixture
+def activated(parent, invited):
+    parent.activate(invited)
+    return parent
