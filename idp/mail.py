@@ -8,7 +8,9 @@ import ssl
 import sys
 import threading
 from contextlib import contextmanager
-from email.message import EmailMessage
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,17 +31,31 @@ def render(template: str, **context) -> tuple[str, str]:
     )
 
 
-def build(to: str, subject: str, text: str, html: str) -> EmailMessage:
-    message = EmailMessage()
+def build(to: str, subject: str, text: str, html: str) -> Message:
+    """A text and an HTML alternative, UTF-8 (base64), with the headers every e-mail has.
+
+    Made with the compat32 MIME classes rather than ``EmailMessage``: the default policy parses
+    every header it is given into objects, which made building and sending an e-mail cost ~4x
+    as much CPU. That counted for the 10,000 welcome e-mails of a bulk import (bench/).
+    """
+    message = MIMEMultipart("alternative")
     message["Subject"] = subject
     message["From"] = current_app.config["IDP_MAIL_FROM"]
     message["To"] = to
     message["Date"] = formatdate(clock.now(), localtime=False)
     message["Message-ID"] = make_msgid(domain="idp.local")
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
     return message
+
+
+def text_of(message: Message) -> str:
+    """The plain-text part of a message made by ``build``."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return ""
 
 
 class MailError(Exception):
@@ -97,7 +113,7 @@ def connect_now() -> None:
         raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
 
 
-def send(message: EmailMessage) -> None:
+def send(message: Message) -> None:
     held_messages = getattr(_kept, "held", None)
     if held_messages is not None:
         held_messages.append(message)
@@ -132,7 +148,7 @@ def _describe(error: Exception) -> str:
     return _ADDRESS.sub("<address>", str(error))
 
 
-def _send_kept(url: str, message: EmailMessage) -> None:
+def _send_kept(url: str, message: Message) -> None:
     if _kept.smtp is not None:
         try:
             _kept.smtp.send_message(message)
@@ -167,12 +183,12 @@ def _connect(url: str) -> smtplib.SMTP:
     return smtp
 
 
-def _write_outbox(message: EmailMessage) -> None:
+def _write_outbox(message: Message) -> None:
     outbox = Path(current_app.config["IDP_INSTANCE_DIR"]) / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     name = f"{clock.timestamp()}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
     (outbox / name).write_bytes(bytes(message))
-    text = message.get_body(("plain",)).get_content()
+    text = text_of(message)
     print(
         f"\n--- e-mail (outbox/{name}) ---\nTo: {message['To']}\nSubject: {message['Subject']}\n\n"
         f"{text}--- end of e-mail ---\n",

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from idp import clock
+from idp import clock, mail
 from idp.accounts import actions, bulk_import
 from idp.extensions import db
 from idp.models import Account, Activation, AuditEvent, Organisation
@@ -217,26 +217,29 @@ def test_an_unreachable_mail_server_stops_the_import_before_anything_and_a_rerun
 
 
 RACES = [
-    pytest.param(actions.Refused("Er is al een account met dit e-mailadres.", "duplicate_email"),
-                 "duplicate_email", id="refused-by-the-action"),
-    pytest.param(IntegrityError("INSERT", {}, Exception("unique")), "conflict",
-                 id="unique-constraint-at-the-flush"),
+    pytest.param(False, "duplicate_username", id="refused-by-the-batch-check"),
+    pytest.param(True, "conflict", id="unique-constraint-at-the-insert"),
 ]
 
 
-@pytest.mark.parametrize("race, code", RACES)
+@pytest.mark.parametrize("unseen, code", RACES)
 def test_a_row_refused_at_the_last_moment_leaves_the_rest_of_its_batch_whole(
-        app, org, monkeypatch, mailbox, race, code):
+        app, org, monkeypatch, mailbox, unseen, code):
     """Someone invites b@ in the console between the dry run and the import: b's row becomes an
-    error, a and c are invited once each, with one working link and one e-mail each."""
-    real_invite = actions.invite
+    error, a and c are invited once each, with one working link and one e-mail each. Also when
+    the console's invitation was committed too late for the batch's check to see it (only the
+    unique constraint does): then the batch is done again row by row."""
+    real_plan = bulk_import.plan
 
-    def racing_invite(org, email, *args, **kwargs):
-        if email == "b@example.org":
-            raise race
-        return real_invite(org, email, *args, **kwargs)
+    def plan_then_console_invites_b(org_row, rows, **options):
+        planned = real_plan(org_row, rows, **options)
+        b = next(step for step in planned.steps if step.row.email == "b@example.org")
+        actions.invite(org_row, "b@example.org", b.username, "Bo B", actions.Actor("console"))
+        return planned
 
-    monkeypatch.setattr(actions, "invite", racing_invite)
+    monkeypatch.setattr(bulk_import, "plan", plan_then_console_invites_b)
+    if unseen:
+        monkeypatch.setattr(actions, "taken", lambda org, accounts: {})
     text = HEADER + "a@example.org;An A;;\nb@example.org;Bo B;;\nc@example.org;Cor C;;\n"
     with app.app_context():
         outcome = bulk_import.run(db.session.scalar(select(Organisation)), text.encode(),
@@ -245,5 +248,34 @@ def test_a_row_refused_at_the_last_moment_leaves_the_rest_of_its_batch_whole(
         links = db.session.execute(
             select(Account.email, func.count(Activation.id)).join(Activation)
             .where(Activation.used_at.is_(None)).group_by(Account.email)).all()
-    assert sorted(links) == [("a@example.org", 1), ("c@example.org", 1), ("yvonne@example.org", 1)]
-    assert [m["To"] for m in mailbox.messages()[1:]] == ["a@example.org", "c@example.org"]
+        invites = db.session.scalars(select(AuditEvent.actor).where(
+            AuditEvent.action == "account.invite").order_by(AuditEvent.id)).all()
+    assert sorted(links) == [("a@example.org", 1), ("b@example.org", 1), ("c@example.org", 1),
+                             ("yvonne@example.org", 1)]
+    assert invites.count("test") == 2 and invites.count("console") == 1
+    # Yvonne's, the console's to b@, and the import's: one each (the outbox keeps no order).
+    assert sorted(m["To"] for m in mailbox.messages()) == [
+        "a@example.org", "b@example.org", "c@example.org", "yvonne@example.org"]
+
+
+def test_a_welcome_e_mail_that_fails_stops_the_import_before_the_next_batch(app, org, monkeypatch):
+    """The batch [a, b] is committed; b's e-mail fails: b is told to be sent again, and nothing
+    after it is committed (the next batch waits for the e-mails of the one before)."""
+    monkeypatch.setattr(bulk_import, "BATCH", 2)
+    real_send = mail.send
+
+    def failing_send(message):
+        if message["To"] == "b@example.org":
+            raise mail.MailError("the server went away")
+        real_send(message)
+
+    monkeypatch.setattr(mail, "send", failing_send)
+    text = HEADER + "".join(f"{x}@example.org;Ouder {x};;\n" for x in "abcde")
+    with app.app_context():
+        outcome = bulk_import.run(db.session.scalar(select(Organisation)), text.encode(),
+                                  actions.Actor("test"))
+        stored = set(db.session.scalars(select(Account.email)))
+    assert [s.code for s in outcome.steps] == ["invited", "mail_failed", "not_reached",
+                                               "not_reached", "not_reached"]
+    assert outcome.stopped_at.row.email == "b@example.org"
+    assert stored == {"yvonne@example.org", "a@example.org", "b@example.org"}

@@ -17,14 +17,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from idp import audit, clock, crypto, sessions, throttle
 from idp.accounts import links, notices
 from idp.extensions import db
 from idp.flows import activation
-from idp.models import (Account, AccountLink, Activation, AuthorizationCode, Grant, Organisation,
-                        RefreshToken)
+from idp.models import (Account, AccountLink, Activation, AuditEvent, AuthorizationCode, Grant,
+                        Organisation, RefreshToken)
 from idp.models.account import ACTIVE, DISABLED, INVITED, STAFF_ROLES
 from idp.models.account_link import NEW_AUTHENTICATOR, PASSWORD_RESET
 
@@ -60,9 +60,11 @@ class Refused(Exception):
 
 
 def _record(actor: Actor, action: str, account: Account, **detail) -> None:
-    if actor.reason:
-        detail["reason"] = actor.reason
-    audit.for_account(actor.name, action, account, ip=actor.ip, **detail)
+    audit.for_account(actor.name, action, account, ip=actor.ip, **_detail(actor, detail))
+
+
+def _detail(actor: Actor, detail: dict) -> dict:
+    return {**detail, "reason": actor.reason} if actor.reason else detail
 
 
 def _require_reason(actor: Actor) -> None:
@@ -113,25 +115,75 @@ def _check_unique(org: Organisation, account: Account | None, *, username=None, 
                   external_id=None) -> None:
     """Refuse what another account of the organisation already has (case-sensitive usernames,
     e-mail addresses in any case)."""
-    if username is not None and db.session.scalar(
-            _others(org, account).where(Account.username == username)):
-        raise Refused(_("De gebruikersnaam %(username)s bestaat al in %(organisation)s. Kies een "
-                        "andere gebruikersnaam.", username=username, organisation=org.code),
-                      "duplicate_username")
-    if email is not None and db.session.scalar(
-            _others(org, account).where(func.lower(Account.email) == email.lower())):
-        raise Refused(_("Er is in %(organisation)s al een account met het e-mailadres "
-                        "%(email)s.", email=email, organisation=org.code), "duplicate_email")
-    if external_id is not None and db.session.scalar(
-            _others(org, account).where(Account.external_id == external_id)):
-        raise Refused(_("Er is in %(organisation)s al een account met deze externe id.",
-                        organisation=org.code), "duplicate_external_id")
+    others = _others(org, account)
+    for field, value, query in (
+            (USERNAME, username, others.where(Account.username == username)),
+            (EMAIL, email, others.where(func.lower(Account.email) == (email or "").lower())),
+            (EXTERNAL_ID, external_id, others.where(Account.external_id == external_id))):
+        if value is not None and db.session.scalar(query):
+            raise _taken(org, field, value)
+
+
+USERNAME, EMAIL, EXTERNAL_ID = "username", "email", "external_id"
+
+
+def _taken(org: Organisation, field: str, value: str) -> Refused:
+    """Why ``value`` cannot be used: another account of ``org`` has it as its ``field``."""
+    if field == USERNAME:
+        return Refused(_("De gebruikersnaam %(username)s bestaat al in %(organisation)s. Kies een "
+                         "andere gebruikersnaam.", username=value, organisation=org.code),
+                       "duplicate_username")
+    if field == EMAIL:
+        return Refused(_("Er is in %(organisation)s al een account met het e-mailadres "
+                         "%(email)s.", email=value, organisation=org.code), "duplicate_email")
+    return Refused(_("Er is in %(organisation)s al een account met deze externe id.",
+                     organisation=org.code), "duplicate_external_id")
+
+
+def taken(org: Organisation, accounts: list[Account]) -> dict[int, Refused]:
+    """``_check_unique`` for many new accounts at once, in one query (the bulk import): per
+    index into ``accounts``, why that one is refused. New accounts that clash with each other
+    are left to the unique constraints (the bulk import's planner already refuses them)."""
+    if not accounts:
+        return {}
+    emails = {account.email.lower() for account in accounts}
+    usernames = {account.username for account in accounts}
+    external_ids = {account.external_id for account in accounts if account.external_id}
+    existing = {USERNAME: set(), EMAIL: set(), EXTERNAL_ID: set()}
+    for username, email, external_id in db.session.execute(
+            select(Account.username, func.lower(Account.email), Account.external_id)
+            .where(Account.organisation_id == org.id,
+                   or_(Account.username.in_(usernames), func.lower(Account.email).in_(emails),
+                       Account.external_id.in_(external_ids)))):
+        existing[USERNAME].add(username)
+        existing[EMAIL].add(email)
+        existing[EXTERNAL_ID].add(external_id)
+    refused = {}
+    for index, account in enumerate(accounts):
+        for field, value, key in ((USERNAME, account.username, account.username),
+                                  (EMAIL, account.email, account.email.lower()),
+                                  (EXTERNAL_ID, account.external_id, account.external_id)):
+            if value is not None and key in existing[field]:
+                refused[index] = _taken(org, field, value)
+                break
+    return refused
 
 
 def suggest_username(org: Organisation, name: str) -> str:
     """``Voornaam.achternaam`` as in the handbook (Yvonne.testouder): the first name as typed,
     the rest in lower case without spaces; accents and other signs left out, so it can be typed
     on any keyboard. Unique in the organisation: Yvonne.testouder2, 3, ... when taken."""
+    base = username_base(name)
+    taken_names = set(db.session.scalars(
+        select(Account.username).where(Account.organisation_id == org.id,
+                                       Account.username.startswith(base, autoescape=True))
+    ))
+    return first_free(base, taken_names)
+
+
+def username_base(name: str) -> str:
+    """``suggest_username`` before it is made unique (a pure function: the bulk import checks
+    it against the usernames it has already loaded)."""
     ascii_name = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
     words = [re.sub(r"[^A-Za-z0-9-]", "", word) for word in ascii_name.split()]
     words = [word for word in words if word]
@@ -141,13 +193,13 @@ def suggest_username(org: Organisation, name: str) -> str:
         base = words[0]
     else:
         base = f"{words[0]}.{''.join(words[1:]).lower()}"
-    base = base[: MAX_USERNAME - 6]
-    taken = set(db.session.scalars(
-        select(Account.username).where(Account.organisation_id == org.id,
-                                       Account.username.startswith(base, autoescape=True))
-    ))
+    return base[: MAX_USERNAME - 6]
+
+
+def first_free(base: str, taken_names) -> str:
+    """``base``, else ``base2``, ``base3``, ...: the first not in ``taken_names``."""
     candidate, number = base, 1
-    while candidate in taken:
+    while candidate in taken_names:
         number += 1
         candidate = f"{base}{number}"
     return candidate
@@ -158,22 +210,39 @@ def invite(org: Organisation, email: str, username: str, name: str | None, actor
            external_id: str | None = None, role: str | None = None) -> Account:
     """A new account (a parent, or staff with ``role``), not yet active; the welcome e-mail
     with the activation link goes to ``email``."""
+    account = new_invitation(org, email, username, name, external_id=external_id, role=role)
+    _check_unique(org, None, username=account.username, email=account.email,
+                  external_id=account.external_id)
+    db.session.add(account)
+    db.session.flush()
+    link, event, token = invitation_rows(account, actor)
+    db.session.add_all([Activation(**link), AuditEvent(**event)])
+    db.session.commit()
+    activation.send_welcome(account, token)
+    return account
+
+
+def new_invitation(org: Organisation, email: str, username: str, name: str | None, *,
+                   external_id: str | None = None, role: str | None = None) -> Account:
+    """``invite``'s checks of what was typed, and the new account, not yet in the session.
+    Uniqueness is the caller's: ``_check_unique`` (one account) or ``taken`` (a batch)."""
     email, username = _clean_email(email), _clean_username(username)
     name, external_id = _clean_name(name), _clean_external_id(external_id)
     if role is not None and role not in STAFF_ROLES:
         raise Refused(_("Onbekende rol: %(role)s", role=role), "invalid_role")
-    _check_unique(org, None, username=username, email=email, external_id=external_id)
     now = clock.timestamp()
-    account = Account(subject=crypto.new_token(24), organisation=org, username=username,
-                      email=email, name=name, status=INVITED, created_at=now, updated_at=now,
-                      version=1, role=role, external_id=external_id)
-    db.session.add(account)
-    db.session.flush()
-    token = activation.issue_link(account)
-    _record(actor, "account.invite", account, **({"role": role} if role else {}))
-    db.session.commit()
-    activation.send_welcome(account, token)
-    return account
+    return Account(subject=crypto.new_token(24), organisation_id=org.id, username=username,
+                   email=email, name=name, status=INVITED, created_at=now, updated_at=now,
+                   version=1, role=role, external_id=external_id)
+
+
+def invitation_rows(account: Account, actor: Actor) -> tuple[dict, dict, str]:
+    """For a stored (flushed) new account: the column values of its activation link and of its
+    ``account.invite`` event, and the link's token for the welcome e-mail after the commit."""
+    link, token = activation.new_link(account)
+    event = audit.account_values(actor.name, "account.invite", account, ip=actor.ip,
+                                 **_detail(actor, {"role": account.role} if account.role else {}))
+    return link, event, token
 
 
 def resend_invitation(account: Account, actor: Actor) -> None:

@@ -7,7 +7,7 @@ reports is done and stays done.
 
 import logging
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import current_app
 
@@ -67,7 +67,7 @@ ERASED = Notice("Uw account is verwijderd", (
 log = logging.getLogger(__name__)
 
 
-def prepare(account: Account, notice: Notice, *, to: str | None = None) -> EmailMessage:
+def prepare(account: Account, notice: Notice, *, to: str | None = None) -> Message:
     """The message, made now (for an account about to be erased)."""
     config = current_app.config
     text, html = mail.render(
@@ -77,7 +77,7 @@ def prepare(account: Account, notice: Notice, *, to: str | None = None) -> Email
     return mail.build(to or account.email, f"[{config['IDP_BRAND']}] {notice.subject}", text, html)
 
 
-def deliver(message: EmailMessage) -> None:
+def deliver(message: Message) -> None:
     try:
         mail.send(message)
     except mail.MailError as error:

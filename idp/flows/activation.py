@@ -6,6 +6,7 @@ so of two tabs submitting at once exactly one activates the account.
 """
 
 from dataclasses import dataclass
+from email.message import Message
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -57,19 +58,26 @@ def invite(org: Organisation, email: str, username: str, name: str | None = None
 def issue_link(account: Account) -> str:
     """A new activation link for ``account`` (returned once, stored as its hash); every earlier
     link dies at once. The caller commits, then sends the welcome e-mail."""
-    now = clock.timestamp()
-    void_links(account, now)
-    token = crypto.new_token(32)
-    db.session.add(
-        Activation(
-            account_id=account.id,
-            token_hash=crypto.token_hash(token),
-            totp_secret_encrypted=totp.encrypt_secret(totp.new_secret()),
-            issued_at=now,
-            expires_at=now + current_app.config["IDP_ACTIVATION_TTL"],
-        )
-    )
+    void_links(account)
+    values, token = new_link(account)
+    db.session.add(Activation(**values))
     return token
+
+
+def new_link(account: Account) -> tuple[dict, str]:
+    """The column values of an activation link for a stored ``account``, and its token: for an
+    account without other links (a new one), or after ``void_links``. The bulk import INSERTs
+    many at once."""
+    now = clock.timestamp()
+    token = crypto.new_token(32)
+    values = dict(
+        account_id=account.id,
+        token_hash=crypto.token_hash(token),
+        totp_secret_encrypted=totp.encrypt_secret(totp.new_secret()),
+        issued_at=now,
+        expires_at=now + current_app.config["IDP_ACTIVATION_TTL"],
+    )
+    return values, token
 
 
 def void_links(account: Account, now: int | None = None) -> None:
@@ -86,6 +94,11 @@ def activation_url(token: str) -> str:
 
 
 def send_welcome(account: Account, token: str) -> None:
+    mail.send(welcome(account, token))
+
+
+def welcome(account: Account, token: str) -> Message:
+    """The welcome e-mail with the activation link, to the account's address."""
     config = current_app.config
     context = dict(
         account=account,
@@ -97,7 +110,7 @@ def send_welcome(account: Account, token: str) -> None:
     )
     text, html = mail.render("welcome", **context)
     subject = f"[{config['IDP_BRAND']}] Welkom, nieuwe gebruiker"
-    mail.send(mail.build(account.email, subject, text, html))
+    return mail.build(account.email, subject, text, html)
 
 
 # --- the parent's side ------------------------------------------------------------------------
