@@ -45,17 +45,19 @@ def query_client(client_id, *, fresh: bool = False):
     now = clock.now()
     cached = cache.get(client_id)
     if cached is not None and now < cached[1] and not fresh:
-        return cached[0]
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-    ttl = current_app.config["IDP_CLIENT_CACHE_TTL"]
-    if client is not None and ttl > 0:
-        # Detached: read-only from here on, shared by this process's threads, and never
-        # expired (or read again) by a commit of the request that loaded it.
-        db.session.expunge(client)
-        cache[client_id] = (client, now + ttl)
-    elif client is None:
-        cache.pop(client_id, None)
-    # A disabled client is as good as unknown: no authorization, token, refresh, introspection.
+        client = cached[0]
+    else:
+        client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+        ttl = current_app.config["IDP_CLIENT_CACHE_TTL"]
+        if client is not None and ttl > 0:
+            # Detached: read-only from here on, shared by this process's threads, and never
+            # expired (or read again) by a commit of the request that loaded it.
+            db.session.expunge(client)
+            cache[client_id] = (client, now + ttl)
+        elif client is None:
+            cache.pop(client_id, None)
+    # A disabled client is as good as unknown: no authorization, token, refresh, introspection;
+    # from the cache too (a disabled registration is cached like any other).
     return None if client is not None and client.disabled_at is not None else client
 
 
