@@ -114,8 +114,6 @@ CASES = [
      {"json": patch({"op": "remove", "path": "emails"})}, 400, "invalidValue"),
     ("patch resend after activation is fine before", "PATCH", "/Users/{id}",
      {"json": patch({"op": "replace", "path": "active", "value": "maybe"})}, 400, "invalidValue"),
-    ("patch remove externalId", "PATCH", "/Users/{id}",
-     {"json": patch({"op": "remove", "path": "externalId"})}, 400, "invalidValue"),
     ("put without userName", "PUT", "/Users/{id}",
      {"json": {k: v for k, v in USER.items() if k != "userName"}}, 400, "invalidValue"),
     ("id not ours", "GET", "/Users/2b5c1f0e-0000-4000-8000-000000000000", {}, 404, None),

@@ -9,17 +9,23 @@ A change of the account gives it a new ``version`` and ``updated_at`` (``Account
 E-mails that carry a link (invitation, reset) raise ``mail.MailError`` when they cannot be
 sent, after the change is committed: the caller tells staff to send again. A notice that
 cannot be sent is logged and does not undo the action.
+
+``change`` does several of the profile, disable, enable and resend actions as one: all of them
+checked and made in one transaction, the e-mails and logouts after its one commit (a SCIM PUT or
+PATCH is all or nothing, RFC 7644 3.5.2).
 """
 
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
-from idp import audit, clock, crypto, sessions, throttle
+from idp import audit, clock, crypto, mail, sessions, throttle
 from idp.accounts import links, notices
 from idp.extensions import db
 from idp.flows import activation
@@ -57,6 +63,25 @@ class Refused(Exception):
     def __init__(self, message: str, code: str):
         super().__init__(message)
         self.code = code
+
+
+#: What an action does once its change is committed (e-mails, ending sessions, forgetting
+#: failed sign-ins in the store): never before, so a refusal or rollback leaves no trace.
+AfterCommit = list[Callable[[], None]]
+
+
+def _commit_then(effects: AfterCommit) -> None:
+    """Commit, then do every effect; an e-mail with a link that could not be sent is raised
+    (``mail.MailError``) after the others were done."""
+    db.session.commit()
+    failed = None
+    for effect in effects:
+        try:
+            effect()
+        except mail.MailError as error:
+            failed = failed or error
+    if failed is not None:
+        raise failed
 
 
 def _record(actor: Actor, action: str, account: Account, **detail) -> None:
@@ -247,13 +272,17 @@ def invitation_rows(account: Account, actor: Actor) -> tuple[dict, dict, str]:
 
 def resend_invitation(account: Account, actor: Actor) -> None:
     """A new activation link by e-mail; the old one dies at once. Only while not activated."""
+    _commit_then(_resend_invitation(account, actor))
+
+
+def _resend_invitation(account: Account, actor: Actor) -> AfterCommit:
     if account.status != INVITED:
         raise Refused(_("Dit account is al geactiveerd of uitgeschakeld: een nieuwe uitnodiging "
                         "kan alleen zolang het account nog niet is geactiveerd."), "not_pending")
     token = activation.issue_link(account)
+    account.touch(clock.timestamp())  # what the account shows changed: when it was invited
     _record(actor, "account.resend", account)
-    db.session.commit()
-    activation.send_welcome(account, token)
+    return [partial(activation.send_welcome, account, token)]
 
 
 # --- the helpdesk's actions -------------------------------------------------------------------
@@ -273,32 +302,42 @@ def disable(account: Account, actor: Actor) -> None:
     """Signed out everywhere (relying parties hear it by back-channel logout), every token and
     link of the account stops working, and sign-in is refused until ``enable``. Nothing is
     removed. Disabling a disabled account changes nothing."""
+    _commit_then(_disable(account, actor))
+
+
+def _disable(account: Account, actor: Actor) -> AfterCommit:
     _require_reason(actor)
     if account.status == DISABLED:
-        return
+        return []
     now = clock.timestamp()
     account.status, account.disabled_at = DISABLED, now
     account.touch(now)
     _revoke_everything(account, now)
     _record(actor, "account.disable", account)
-    db.session.commit()
-    ended = sessions.end_all_for(account.id, sessions.ADMIN)
-    log.info("account %s disabled; %d session(s) ended", account.id, ended)
-    notices.send(account, notices.DISABLED)
+    return [partial(_end_sessions_of_disabled, account.id),
+            partial(notices.send, account, notices.DISABLED)]
+
+
+def _end_sessions_of_disabled(account_id: int) -> None:
+    ended = sessions.end_all_for(account_id, sessions.ADMIN)
+    log.info("account %s disabled; %d session(s) ended", account_id, ended)
 
 
 def enable(account: Account, actor: Actor) -> None:
     """Sign-in works again (an account never activated is invited again: resend the link).
     Enabling an account that is not disabled changes nothing."""
+    _commit_then(_enable(account, actor))
+
+
+def _enable(account: Account, actor: Actor) -> AfterCommit:
     _require_reason(actor)
     if account.status != DISABLED:
-        return
+        return []
     account.status = ACTIVE if account.activated_at is not None else INVITED
     account.disabled_at = None
     account.touch(clock.timestamp())
     _record(actor, "account.enable", account)
-    db.session.commit()
-    notices.send(account, notices.ENABLED)
+    return [partial(notices.send, account, notices.ENABLED)]
 
 
 def end_sessions(account: Account, actor: Actor) -> int:
@@ -375,6 +414,12 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
     event names the fields changed, not their values; a new e-mail address or username is told
     to the account holder. A new e-mail address voids the links sent to the old one (an
     invited account then needs ``resend_invitation``): a mistyped or lost mailbox keeps none."""
+    _commit_then(_update_profile(account, actor, email=email, name=name, username=username,
+                                 external_id=external_id))
+
+
+def _update_profile(account: Account, actor: Actor, *, email=None, name=None, username=None,
+                    external_id=None) -> AfterCommit:
     org = account.organisation
     changes = {}
     if email is not None and _clean_email(email) != account.email:
@@ -386,7 +431,7 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
     if external_id is not None and _clean_external_id(external_id) != account.external_id:
         changes["external_id"] = _clean_external_id(external_id)
     if not changes:
-        return
+        return []
     _check_unique(org, account, username=changes.get("username"),
                   email=changes.get("email"), external_id=changes.get("external_id"))
     old_email, old_username = account.email, account.username
@@ -397,14 +442,37 @@ def update_profile(account: Account, actor: Actor, *, email: str | None = None,
     if "email" in changes:
         activation.void_links(account, now)
         links.void(account, now)
-    if "username" in changes:  # the failures counted under the old name do not follow it
-        throttle.forget(org.code, old_username)
     _record(actor, "account.update", account, fields=sorted(changes))
-    db.session.commit()
+    effects = []
     if "email" in changes:
-        notices.send(account, notices.EMAIL_CHANGED, to=old_email)
+        effects.append(partial(notices.send, account, notices.EMAIL_CHANGED, to=old_email))
     if "username" in changes:
-        notices.send(account, notices.USERNAME_CHANGED)
+        # The failures counted under the old name do not follow it.
+        effects += [partial(throttle.forget, org.code, old_username),
+                    partial(notices.send, account, notices.USERNAME_CHANGED)]
+    return effects
+
+
+def change(account: Account, actor: Actor, *, email: str | None = None, name: str | None = None,
+           username: str | None = None, external_id: str | None = None,
+           active: bool | None = None, resend: bool = False) -> None:
+    """``update_profile``, then ``disable`` (``active=False``) or ``enable`` (``active=True``),
+    then ``resend_invitation``, as one change: each checked and made in one transaction with one
+    commit, the e-mails and back-channel logouts after it. A refusal of any of them rolls the
+    transaction back (also whatever the caller did in it) and changes nothing."""
+    try:
+        effects = _update_profile(account, actor, email=email, name=name, username=username,
+                                  external_id=external_id)
+        if active is False:
+            effects += _disable(account, actor)
+        elif active is True:
+            effects += _enable(account, actor)
+        if resend:
+            effects += _resend_invitation(account, actor)
+    except Refused:
+        db.session.rollback()
+        raise
+    _commit_then(effects)
 
 
 def erase(account: Account, actor: Actor) -> None:

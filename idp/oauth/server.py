@@ -31,10 +31,12 @@ from idp.oauth.revocation import RevocationEndpoint
 CLIENT_CACHE = "idp.clients"
 
 
-def query_client(client_id):
+def query_client(client_id, *, fresh: bool = False):
     """The registered client, read at most every IDP_CLIENT_CACHE_TTL seconds per process:
     every token, introspection and authorization request needs it, and registrations hardly
-    ever change. Only clients that exist are kept, so the cache is as small as the register."""
+    ever change. Only clients that exist are kept, so the cache is as small as the register.
+    ``fresh``: read it now (and cache that), for a caller that must see a client disabled on
+    another worker at once (SCIM, which changes accounts)."""
     # PostgreSQL text cannot hold NUL: such a client_id would fail the query (a 500), and
     # it may arrive in HTTP Basic credentials, which no request limit reads.
     if not client_id or len(client_id) > 64 or "\x00" in client_id:
@@ -42,16 +44,20 @@ def query_client(client_id):
     cache = current_app.extensions.setdefault(CLIENT_CACHE, {})
     now = clock.now()
     cached = cache.get(client_id)
-    if cached is not None and now < cached[1]:
-        return cached[0]
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-    ttl = current_app.config["IDP_CLIENT_CACHE_TTL"]
-    if client is not None and ttl > 0:
-        # Detached: read-only from here on, shared by this process's threads, and never
-        # expired (or read again) by a commit of the request that loaded it.
-        db.session.expunge(client)
-        cache[client_id] = (client, now + ttl)
-    # A disabled client is as good as unknown: no authorization, token, refresh, introspection.
+    if cached is not None and now < cached[1] and not fresh:
+        client = cached[0]
+    else:
+        client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+        ttl = current_app.config["IDP_CLIENT_CACHE_TTL"]
+        if client is not None and ttl > 0:
+            # Detached: read-only from here on, shared by this process's threads, and never
+            # expired (or read again) by a commit of the request that loaded it.
+            db.session.expunge(client)
+            cache[client_id] = (client, now + ttl)
+        elif client is None:
+            cache.pop(client_id, None)
+    # A disabled client is as good as unknown: no authorization, token, refresh, introspection;
+    # from the cache too (a disabled registration is cached like any other).
     return None if client is not None and client.disabled_at is not None else client
 
 

@@ -1,7 +1,8 @@
 """Who is calling SCIM: a bearer access token (RFC 6750 2.1) that we signed for a program
 acting for itself (client credentials, RFC 6749 4.4; RFC 9068 2.2: ``sub`` is the client_id),
 with the ``scim`` scope, whose client is still registered for that grant and still bound to the
-organisation the token names (``org``: a code, or ``*`` for a service-wide client).
+organisation the token names (``org``: a code, or ``*`` for a service-wide client), and not
+disabled: all of that read from the database on every request, so a change counts at once.
 
 A parent's access token, a token of another issuer, an expired or unreadable one: 401
 ``invalid_token``. A program's token without ``scim``: 403 ``insufficient_scope``. Both with a
@@ -50,9 +51,11 @@ def caller() -> Caller:
         raise _invalid("The access token has expired.")
     if "gid" in claims or claims["sub"] != claims["client_id"]:
         raise _invalid("This is a parent's access token; SCIM takes a client's own token.")
-    client = query_client(claims["client_id"])
+    # Read now, not from the cache: a client disabled (Client.disabled_at) or no longer
+    # allowed the grant is refused on every worker from its next request.
+    client = query_client(claims["client_id"], fresh=True)
     if client is None or CLIENT_CREDENTIALS not in client.grant_types:
-        raise _invalid("The client of this token may not use SCIM.")
+        raise _invalid("The client of this token is disabled or may not use SCIM.")
     if SCOPE not in str(claims.get("scope", "")).split():
         raise BearerError(403, "The access token lacks the scim scope.", INSUFFICIENT_SCOPE)
     audience = claims.get("aud")

@@ -8,6 +8,7 @@ checks, changes, audits (actor ``scim:<client_id>``, the client's IP) and tells 
 
 import logging
 import re
+from typing import Callable
 
 from flask import current_app, json, request
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from scim2_models import (Context, ForbiddenException, InvalidFilterException, I
                           InvalidValueException, ListResponse, NotFoundException, PatchOp,
                           PreconditionFailedException, ResponseParameters, SCIMException,
                           UniquenessException)
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp import mail
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 #: Our ids are account subjects (idp.crypto.new_token): anything else is not ours.
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ACCEPTED_TYPES = (MEDIA_TYPE, "application/json")
-#: Column lengths (idp.models.account) the accounts layer does not check itself.
-LONGEST = {"name": 200, "external_id": 200}
+#: How often a PUT or PATCH without If-Match is worked out again when another request changed
+#: the User at the same moment (``_write``).
+ATTEMPTS = 3
 #: Refusals of idp.accounts.actions that mean "someone in the organisation already has that".
 DUPLICATES = {"duplicate_username", "duplicate_email", "duplicate_external_id"}
 
@@ -132,14 +134,10 @@ def _reach(caller: Caller):
     return query
 
 
-def find(caller: Caller, subject: str, *, for_update=False) -> Account:
+def find(caller: Caller, subject: str) -> Account:
     if not ID.fullmatch(subject or ""):
         raise NotFoundException(detail="No such User.")
-    query = _reach(caller).where(Account.subject == subject)
-    if for_update:
-        # A stale If-Match is refused against the row as it is now, not as it was read.
-        query = query.with_for_update(of=Account)
-    account = db.session.scalar(query)
+    account = db.session.scalar(_reach(caller).where(Account.subject == subject))
     if account is None:
         raise NotFoundException(detail="No such User.")
     return account
@@ -157,8 +155,41 @@ def check_version(user: ScimUser) -> None:
     tags = [tag.strip() for tag in header.split(",")]
     current = user.meta.version.removeprefix("W/")
     if "*" not in tags and current not in [tag.removeprefix("W/") for tag in tags]:
-        raise PreconditionFailedException(
-            detail="The User has changed since that version; read it again.")
+        raise _stale()
+
+
+def _stale() -> PreconditionFailedException:
+    return PreconditionFailedException(
+        detail="The User has changed since that version; read it again.")
+
+
+def _claim(account: Account) -> bool:
+    """Lock the account for this transaction's change if it is still the version we read
+    (and checked If-Match against): the check is the UPDATE itself, so it holds on every
+    backend (PostgreSQL's row lock, SQLite's write lock) until the commit. False when another
+    request changed or erased it since."""
+    claimed = db.session.execute(
+        update(Account).where(Account.id == account.id, Account.version == account.version)
+        .values(version=Account.version).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
+def _claimed(caller: Caller, subject: str, plan: Callable[[ScimUser], Wanted | None]):
+    """The account, claimed (``_claim``) for this transaction's change, and what ``plan`` makes
+    of the User as it is: read, If-Match checked, the request worked out and checked, then
+    claimed. With If-Match, a User changed between the read and the claim is 412; without, the
+    request set no precondition, so it is worked out again on the User as it is now."""
+    for _attempt in range(ATTEMPTS):
+        account = find(caller, subject)
+        current = user_of(account)
+        check_version(current)
+        planned = plan(current)
+        if _claim(account):
+            return account, planned
+        db.session.rollback()
+        if request.headers.get("If-Match") is not None:
+            break
+    raise _stale()
 
 
 # --- the operations ---------------------------------------------------------------------------
@@ -201,7 +232,7 @@ def create(caller: Caller, payload: dict) -> ScimUser:
     """RFC 7644 3.3: a pending account and its welcome e-mail."""
     new = wanted(_validated(ScimUser, payload, Context.RESOURCE_CREATION_REQUEST))
     organisation = _organisation_for(caller, new.organisation)
-    _check(new)
+    _checked(new)
     actor = caller.actor
     try:
         account = actions.invite(organisation, new.email, new.username, new.name, actor,
@@ -223,39 +254,39 @@ def create(caller: Caller, payload: dict) -> ScimUser:
 
 def replace(caller: Caller, subject: str, payload: dict) -> ScimUser:
     """RFC 7644 3.5.1: PUT, what is left out is cleared (organisation is immutable)."""
-    account = find(caller, subject, for_update=True)
-    current = user_of(account)
-    check_version(current)
-    replacement = _validated(ScimUser, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
-    try:
-        replacement.replace(current)
-    except SCIMException:
-        raise
-    except (ValueError, TypeError) as error:
-        raise InvalidValueException(detail=str(error)) from None
-    return _apply(caller, account, wanted(replacement, current))
+    def plan(current: ScimUser) -> Wanted:  # after find: an id not ours is 404 whatever the body
+        new = _validated(ScimUser, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
+        try:
+            new.replace(current)
+        except SCIMException:
+            raise
+        except (ValueError, TypeError) as error:
+            raise InvalidValueException(detail=str(error)) from None
+        return _checked(wanted(new, current))
+
+    return _apply(caller, *_claimed(caller, subject, plan))
 
 
 def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
-    """RFC 7644 3.5.2: add, replace and remove, applied by scim2-models to the current User."""
-    account = find(caller, subject, for_update=True)
-    current = user_of(account)
-    check_version(current)
-    operations = _validated(PatchOp[ScimUser], payload, Context.RESOURCE_PATCH_REQUEST)
-    patched = current.model_copy(deep=True)
-    try:
-        operations.patch(patched)
-    except SCIMException:
-        raise
-    except (ValueError, TypeError) as error:
-        raise InvalidValueException(detail=str(error)) from None
-    return _apply(caller, account, wanted(patched, current))
+    """RFC 7644 3.5.2: add, replace and remove, applied by scim2-models to the current User;
+    all of them or, on any error, none."""
+    def plan(current: ScimUser) -> Wanted:  # after find: an id not ours is 404 whatever the body
+        operations = _validated(PatchOp[ScimUser], payload, Context.RESOURCE_PATCH_REQUEST)
+        patched = current.model_copy(deep=True)
+        try:
+            operations.patch(patched)
+        except SCIMException:
+            raise
+        except (ValueError, TypeError) as error:
+            raise InvalidValueException(detail=str(error)) from None
+        return _checked(wanted(patched, current))
+
+    return _apply(caller, *_claimed(caller, subject, plan))
 
 
 def delete(caller: Caller, subject: str) -> None:
     """RFC 7644 3.6: erase, as the console's delete does."""
-    account = find(caller, subject, for_update=True)
-    check_version(user_of(account))
+    account, _nothing = _claimed(caller, subject, lambda current: None)
     actions.erase(account, caller.actor)
 
 
@@ -276,48 +307,55 @@ def _organisation_for(caller: Caller, code: str | None) -> Organisation:
     return organisation
 
 
-def _check(new: Wanted) -> None:
+def _checked(new: Wanted) -> Wanted:
+    """What SCIM itself requires; the accounts layer checks every value (idp.accounts.actions)."""
     if not new.email:
         raise InvalidValueException(detail="emails: a parent needs an e-mail address.")
     if not new.username:
         raise InvalidValueException(detail="userName is required.")
-    for field, longest in LONGEST.items():
-        if len(getattr(new, field) or "") > longest:
-            raise InvalidValueException(detail=f"{field} is longer than {longest} characters.")
+    return new
+
+
+#: RFC 7644 3.12 details for the accounts layer's refusals (``Refused.code``): its own
+#: sentences are Dutch, for staff; a SCIM client is a program, read by its developers.
+REFUSALS = {
+    "invalid_email": "emails: not a valid e-mail address.",
+    "invalid_username": "userName: 1 to 150 characters, without spaces or control characters.",
+    "invalid_name": "name: at most 200 characters.",
+    "invalid_external_id": "externalId: 1 to 200 characters, not only spaces.",
+    "duplicate_username": "userName: another User of this organisation already has it.",
+    "duplicate_email": "emails: another User of this organisation already has this address "
+                       "(in any case).",
+    "duplicate_external_id": "externalId: another User of this organisation already has it.",
+    "not_pending": "resendInvitation: only while the invitation is pending or expired (not "
+                   "after the User activated the account, nor while it is disabled).",
+}
 
 
 def _refusal(refused: actions.Refused) -> SCIMException:
+    detail = REFUSALS.get(refused.code, f"The change was refused ({refused.code}).")
     if refused.code in DUPLICATES:
-        return UniquenessException(detail=str(refused))
-    return InvalidValueException(detail=str(refused))
+        return UniquenessException(detail=detail)
+    return InvalidValueException(detail=detail)
 
 
 def _apply(caller: Caller, account: Account, new: Wanted) -> ScimUser:
-    """Make the account what a PUT or PATCH asked, one action at a time (each audited)."""
-    _check(new)
-    actor = caller.actor
+    """Make the account what a PUT or PATCH asked, as one change (idp.accounts.actions.change):
+    all of it, or on a refusal nothing (the claim too). Audited per action, one commit."""
     profile = {}
     for field in ("username", "email", "name", "external_id"):
         value = getattr(new, field)
         if value != getattr(account, field):
-            # update_profile takes None as "leave it": "" clears the name.
+            # The accounts layer takes None as "leave it": "" clears the name or externalId.
             profile[field] = value if value is not None else ""
-    if profile.get("external_id") == "":
-        raise InvalidValueException(
-            detail="externalId can be replaced, not removed: it is how you find the parent.")
+    active = None
+    if new.active == (account.status == DISABLED):
+        active = new.active
     try:
-        if profile:
-            actions.update_profile(account, actor, **profile)
-        if not new.active and account.status != DISABLED:
-            actions.disable(account, actor)
-        elif new.active and account.status == DISABLED:
-            actions.enable(account, actor)
-        if new.resend:
-            actions.resend_invitation(account, actor)
+        actions.change(account, caller.actor, **profile, active=active, resend=new.resend)
     except actions.Refused as refused:
-        db.session.rollback()
         raise _refusal(refused) from None
-    except IntegrityError:
+    except IntegrityError:  # another request took the userName or externalId at this moment
         db.session.rollback()
         raise UniquenessException(detail="userName or externalId is already in use.") from None
     except mail.MailError as error:
