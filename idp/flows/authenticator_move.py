@@ -31,11 +31,11 @@ def can_move(account: Account) -> bool:
     return account.is_active and account.totp_secret_encrypted is not None
 
 
-def start(account: Account, old_code: str, sid: str) -> dict | None:
+def start(account: Account, old_code: str, sid: str, ip: str | None) -> dict | None:
     """Check the old app's code; the flow record (new secret encrypted), or None when wrong."""
     if not can_move(account):
         return None
-    if not recovery.check_code(account, old_code):
+    if not recovery.check_code(account, old_code, ip):
         db.session.rollback()
         log.info("authenticator move refused: wrong or replayed code (account %s)", account.id)
         return None

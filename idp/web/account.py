@@ -161,7 +161,8 @@ def move_authenticator(signin, account):
             if request.method == "POST":
                 error = MOVE_OVER
         elif form.validate_on_submit():
-            started = authenticator_move.start(account, form.code.data, signin.sid)
+            started = authenticator_move.start(account, form.code.data, signin.sid,
+                                             request.remote_addr)
             if started:
                 session[MOVE_KEY] = started
                 return redirect(url_for("account.move_authenticator"))
