@@ -62,4 +62,5 @@ REASON_FIELD = "reason"
 CONFIRM_BOX = "confirm"
 UNLOCK = {"nl": "Ontgrendelen", "en": "Unlock"}
 UNLOCKED = {"nl": "ontgrendeld", "en": "unlocked"}
-RESET_APP = {"nl": "App resetten (telefoon kwijt of nieuw)", "en": "Reset the app (phone lost or new)"}
+RESET_APP = {"nl": "App resetten (telefoon kwijt of nieuw)",
+             "en": "Reset the app (phone lost or new)"}

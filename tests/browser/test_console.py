@@ -109,10 +109,11 @@ def test_the_console_pages_are_accessible(console, check_accessible, tmp_path, l
 
 @pytest.mark.parametrize("language", pages.LANGUAGES)
 def test_the_service_pages_are_accessible(console, check_accessible, make_client, language):
-    make_client()
+    client_id = make_client()["client_id"]
     staff = console("servicebeheer", language)
-    for path in ("/beheer/service/organisaties", "/beheer/service/organisaties/PO2806",
-                 "/beheer/service/applicaties", "/beheer/service/sleutels",
+    for path in ("/beheer/service/organisaties", "/beheer/service/organisaties/nieuw",
+                 "/beheer/service/organisaties/PO2806", "/beheer/service/applicaties",
+                 f"/beheer/service/applicaties/{client_id}", "/beheer/service/sleutels",
                  "/beheer/service/auditlog", "/beheer/service/applicaties/nieuw"):
         staff.open(path)
         check_page(staff, check_accessible, path.rsplit("/", 1)[-1])
@@ -135,8 +136,8 @@ def test_a_helpdesk_member_unlocks_a_parent_with_the_keyboard_only(console):
     tab_to(driver, link)
     enter_and_wait(staff)
     assert staff.heading() == "Yvonne Testouder"
-    reason = driver.find_element(
-        By.XPATH, f"//form[.//button[normalize-space()='{pages.UNLOCK['nl']}']]//input[@name='reason']")
+    unlock = f"//form[.//button[normalize-space()='{pages.UNLOCK['nl']}']]"
+    reason = driver.find_element(By.XPATH, unlock + "//input[@name='reason']")
     tab_to(driver, reason.get_attribute("id"))
     type_keys(driver, "Ticket 4711")
     tab_to(driver, reason.get_attribute("id").replace("-reason", "-confirm"), limit=1)
