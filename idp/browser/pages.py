@@ -49,3 +49,18 @@ ERROR_SUMMARY = ".error-summary"
 CODE_FIELD = "code-field"  # the wrapper that hides the Code field
 TOTP_KEY = "totp-key"
 QR = "img.qr"
+
+#: The staff console (/beheer): the headings and buttons the staff actor and its tests look for.
+CONSOLE = Page("/beheer", {"nl": "Beheer", "en": "Administration"})
+CONSOLE_PARENTS = Page("/beheer/ouders", {"nl": "Ouders", "en": "Parents"}, ("q", "status"),
+                       {"nl": "Zoeken", "en": "Search"})
+CONSOLE_STEP_UP = Page("/beheer/bevestigen", {"nl": "Bevestig met een code",
+                                              "en": "Confirm with a code"},
+                       ("code",), {"nl": "Bevestigen", "en": "Confirm"})
+#: An action on a parent's page: the reason, the box to tick, the button.
+REASON_FIELD = "reason"
+CONFIRM_BOX = "confirm"
+UNLOCK = {"nl": "Ontgrendelen", "en": "Unlock"}
+UNLOCKED = {"nl": "ontgrendeld", "en": "unlocked"}
+RESET_APP = {"nl": "App resetten (telefoon kwijt of nieuw)",
+             "en": "Reset the app (phone lost or new)"}

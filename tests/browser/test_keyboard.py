@@ -21,15 +21,17 @@ def focused(driver) -> dict:
     return driver.execute_script(FOCUS_STYLE)
 
 
-def tab_to(driver, element_id: str, limit=30) -> None:
-    """Tab until the element has focus, checking that every stop shows where the focus is."""
+def tab_to(driver, target, limit=30) -> None:
+    """Tab until the element (its id, or the element) has focus, checking that every stop
+    shows where the focus is."""
     for _ in range(limit):
         ActionChains(driver).send_keys(Keys.TAB).perform()
         now = focused(driver)
         assert now["outline"] >= 2 or now["shadow"] != "none", f"no visible focus on {now}"
-        if now["id"] == element_id:
+        if now["id"] == target if isinstance(target, str) else \
+                driver.switch_to.active_element == target:
             return
-    pytest.fail(f"{element_id} cannot be reached with Tab")
+    pytest.fail(f"{target} cannot be reached with Tab")
 
 
 def type_keys(driver, text: str) -> None:
