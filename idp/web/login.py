@@ -108,7 +108,7 @@ def login():
 def _signed_in(outcome, flow_id):
     signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
     db.session.commit()
-    return _after_sign_in(flow_id, signin.sid)
+    return _after_sign_in(flow_id, signin.sid, staff=outcome.account.is_staff)
 
 
 @bp.route("/inloggen/code", methods=["GET", "POST"])
@@ -135,10 +135,10 @@ def code_step():
     return render_template("login/code.html", form=form), 400 if request.method == "POST" else 200
 
 
-def _after_sign_in(flow_id: str | None, sid: str):
+def _after_sign_in(flow_id: str | None, sid: str, staff: bool = False):
     flow = login_flow.finish_flow(flow_id) if flow_id else None
-    if flow is None:
-        return redirect(url_for("account.home"))
+    if flow is None:  # nobody waiting: staff go to work in the console, parents to their page
+        return redirect(url_for("console.home" if staff else "account.home"))
     session[login_flow.FRESH_KEY] = sid  # this sign-in answers the waiting request's prompt/max_age
     return redirect(url_for("oauth.authorize") + "?" + flow["query"])
 

@@ -19,6 +19,17 @@ def test_staff_signs_in_with_a_code_and_lands_in_the_console(app, make_org, make
     assert "Ouders" in pages.text(console.get_data(as_text=True))
 
 
+def test_staff_land_in_the_console_and_parents_on_their_page_after_signing_in(
+        app, make_staff, parent):
+    """Signing in with nobody waiting: staff come to work, a parent sees their account page."""
+    staff = make_staff("helpdesk", sign_in=False)
+    signed_in = staff.sign_in()
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/beheer/")
+    parent_signed_in = parent.sign_in()
+    assert parent_signed_in.status_code == 302
+    assert parent_signed_in.headers["Location"].endswith("/account")
+
+
 def test_staff_activation_enrols_an_authenticator_where_parents_have_none(
         app, make_org, make_staff):
     make_org(requires_2fa=False)
