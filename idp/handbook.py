@@ -212,6 +212,7 @@ def build(out: Path, echo=print) -> list[Path]:
     driver = chrome.start(size=(WIDTH, HEIGHT))  # first: says what to install when missing
     folder = Path(tempfile.mkdtemp(prefix="idp-handbook-"))
     server = None
+    root_level = logging.getLogger().level  # given back afterwards (the tests log at INFO)
     try:
         port = free_port()
         logging.disable(logging.WARNING)  # "sessions live in this process only": as meant
@@ -246,6 +247,7 @@ def build(out: Path, echo=print) -> list[Path]:
         (out / "README.md").write_text(text.rstrip() + "\n", encoding="utf-8")
         return [out / "README.md"] + [out / path for path in images.values()]
     finally:
+        logging.getLogger().setLevel(root_level)
         clock.unfreeze()
         if server:
             server.stop()

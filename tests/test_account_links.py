@@ -251,6 +251,18 @@ def test_a_form_without_its_csrf_token_changes_nothing(app, parent, mailbox):
     assert pages.messages(response.get_data(as_text=True)) == [PAGE_EXPIRED]
 
 
+def test_the_reset_form_without_its_csrf_token_changes_nothing(app, parent, mailbox):
+    page = reset_page(app, parent, mailbox)
+    with app.app_context():
+        before = db.session.scalar(select(Account.password_hash))
+    response = submit(parent.browser, page, "/herstellen", password="een nieuw lang wachtwoord",
+                      password_again="een nieuw lang wachtwoord", csrf_token="x")
+    assert response.status_code == 400
+    assert pages.messages(response.get_data(as_text=True)) == [PAGE_EXPIRED]
+    with app.app_context():
+        assert db.session.scalar(select(Account.password_hash)) == before
+
+
 # --- four eyes --------------------------------------------------------------------------------
 def test_four_eyes_the_link_goes_out_when_a_second_person_approves(app, parent, mailbox):
     with app.app_context():

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from idp.paths import is_api_path
 from idp.web.oauth import MAX_LOCATION
 from tests import pages
 from tests.test_languages import assert_sign_in_page
@@ -112,14 +113,19 @@ def test_too_long_for_get_fits_what_gunicorn_accepts():
 RELYING_PARTY_POSTS = {"/authorize", "/token", "/userinfo", "/revoke", "/introspect",
                        "/end_session"}
 #: Forms whose CSRF refusal needs more than a signed-in browser; tested where they live.
-TESTED_ELSEWHERE = {"/activeren": "tests/test_activation.py, missing-csrf-token (an opened link)"}
+TESTED_ELSEWHERE = {
+    "/activeren": "tests/test_activation.py, missing-csrf-token (an opened link)",
+    "/herstellen": "tests/test_account_links.py (an opened reset link)",
+    "/nieuwe-app": "tests/test_account_links.py (an opened new-app link)",
+}
 
 
 def test_every_form_of_ours_refuses_a_post_without_its_csrf_token(world, app):
     parent, rp = world
     parent.sign_in()
     forms = sorted({rule.rule for rule in app.url_map.iter_rules()
-                    if "POST" in rule.methods and rule.rule not in RELYING_PARTY_POSTS})
+                    if "POST" in rule.methods and rule.rule not in RELYING_PARTY_POSTS
+                    and not is_api_path(rule.rule)})  # programs' endpoints (SCIM) have no forms
     assert {"/inloggen", "/uitloggen", "/activeren"} <= set(forms)
     for path in set(forms) - set(TESTED_ELSEWHERE):
         response = parent.browser.post(path, data={})

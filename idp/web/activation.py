@@ -50,7 +50,8 @@ def activate():
             session[PROBLEM_KEY] = token_hash
         return _problem(lookup.problem)
     activation = lookup.activation
-    flow.mark_opened(activation)
+    if request.method == "GET":  # opened (the invitation history); a refused POST changes nothing
+        flow.mark_opened(activation)
     account = activation.account
     secret = flow.pending_secret(activation)
     two_factor = account.organisation.requires_2fa or account.is_staff  # staff: always

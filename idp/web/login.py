@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from idp import clock, sessions
-from idp.extensions import db
+from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
 from idp.web import end_session, links
@@ -114,6 +114,8 @@ def _signed_in(outcome, flow_id):
 @bp.route("/inloggen/code", methods=["GET", "POST"])
 def code_step():
     """A staff member's second step where the sign-in page asked no code (idp.flows.login)."""
+    if request.method == "POST":
+        csrf.protect()  # first: a forged POST is refused as such, whatever the session holds
     pending = session.get(CODE_STEP_KEY)
     if not pending or clock.now() - pending["at"] > CODE_STEP_TTL:
         session.pop(CODE_STEP_KEY, None)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 
 from idp.browser import chrome
 from idp.browser.live import LiveServer
@@ -75,10 +76,19 @@ def check_accessible(axe_script, request):
     return check
 
 
-def shoot(driver, test_name: str, page: str) -> Path:
+def shoot(driver, test_name: str, page: str) -> Path | None:
+    """A screenshot for people to look at, not an assertion: Chromium's DevTools sometimes loses
+    a node while the page's script moves the focus ("Node with given id does not belong to the
+    document"), so it is tried twice and then left out."""
     width = driver.execute_script("return window.innerWidth")
     name = re.sub(r"[^\w.-]+", "-", f"{test_name}-{page}-{width}").strip("-")
-    return chrome.screenshot(driver, SCREENSHOTS / f"{name}.png")
+    for attempt in (1, 2):
+        try:
+            return chrome.screenshot(driver, SCREENSHOTS / f"{name}.png")
+        except WebDriverException:
+            if attempt == 2:
+                return None
+    return None
 
 
 @pytest.fixture
