@@ -4,8 +4,8 @@ handbook both walk the parent's path through this class; ``camera`` (optional) i
 name at each step the handbook shows."""
 
 import pyotp
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -73,7 +73,7 @@ class Parent:
     def wait_for_next_page(self, action) -> None:
         old = self.driver.find_element(By.TAG_NAME, "html")
         action()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 10).until(_gone(old))
 
     # --- the handbook's steps -----------------------------------------------------------------
     def read_key(self) -> str:
@@ -129,3 +129,21 @@ class Parent:
         self.press(pages.LOGOUT.button[language])
         assert self.heading() == pages.LOGGED_OUT.heading[language], self.text()
         self.camera("logged-out")
+
+
+def _gone(old):
+    """Like Selenium's ``staleness_of``, but Chromium sometimes answers for an element of the
+    page before with "Node with given id does not belong to the document" instead of a stale
+    element: that means gone too."""
+    def check(_driver) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return check
