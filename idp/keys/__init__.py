@@ -26,7 +26,6 @@ from idp.keys.store import (
     private_key,
     public_jwks,
     public_jwks_body_with_etag,
-    public_jwks_with_etag,
     signing_key,
     verification_keys,
 )
@@ -34,6 +33,6 @@ from idp.keys.store import (
 __all__ = [
     "PUBLIC_MEMBERS", "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "changed", "check_kek",
     "ensure_keys", "forget_cache", "generate", "key_in_state", "make_missing_keys", "private_key",
-    "public_jwks", "public_jwks_body_with_etag", "public_jwks_with_etag", "signing_key",
+    "public_jwks", "public_jwks_body_with_etag", "signing_key",
     "verification_keys",
 ]

@@ -307,12 +307,6 @@ def public_jwks() -> dict:
     return _load(stale_if_error=True).jwks
 
 
-def public_jwks_with_etag() -> tuple[dict, str]:
-    """The JWKS document and a strong validator of it (one snapshot), for conditional GETs."""
-    loaded = _load(stale_if_error=True)
-    return loaded.jwks, loaded.etag
-
-
 def verification_keys() -> KeySet:
     """Our own published public keys, for verifying tokens we issued. A revoked key, or a
     retired one past its time, is not among them."""
