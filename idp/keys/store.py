@@ -224,6 +224,9 @@ def _load(stale_if_error: bool = False):
         except DATABASE_DOWN as error:
             with contextlib.suppress(*DATABASE_DOWN):
                 db.session.rollback()
+            # Due again at once: a change seen at the last look still needs the read that failed,
+            # and until then the set read before it is not used, between looks neither.
+            _cache.expires_at = float("-inf")
             if not (stale_if_error and _cache.loaded and _cache.confirmed):
                 raise
             if not _cache.stale:
