@@ -3,7 +3,8 @@
 Without it ``authorization_code``, ``refresh_token``, ``grant``, ``activation`` and
 ``account_link`` keep one row per code, refresh, sign-in, invitation and e-mailed link forever.
 The worker runs ``run_if_due`` every round; it does the work at most once per
-``IDP_CLEANUP_INTERVAL`` across every worker (an atomic claim in the store). ``idp cleanup`` runs ``run`` at once, for operators and cron.
+``IDP_CLEANUP_INTERVAL`` across every worker (an atomic claim in the store). ``idp cleanup``
+runs ``run`` at once, for operators and cron.
 
 What may go, and when (``now`` is the service's clock, every time in whole seconds):
 

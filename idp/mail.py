@@ -109,8 +109,7 @@ def connect_now() -> None:
     try:
         _kept.smtp = _connect(url)
     except (OSError, smtplib.SMTPException) as error:
-        log.error("mail server unreachable: %s: %s", type(error).__name__, error)
-        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {error}") from None
+        raise _failed("mail server unreachable", url, error) from None
 
 
 def send(message: Message) -> None:
@@ -129,14 +128,19 @@ def send(message: Message) -> None:
             with _connect(url) as smtp:
                 smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:  # ssl errors are OSErrors too
-        why = _describe(error)
-        log.error("mail not sent: %s: %s", type(error).__name__, why)
-        raise MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {why}") from None
+        raise _failed("mail not sent", url, error) from None
     log.info("mail sent: subject=%r", message["Subject"])
 
 
 #: An e-mail address as an SMTP server quotes it in its answer ("<x@y>: Recipient refused").
 _ADDRESS = re.compile(r"""[^\s<>@'"]+@[^\s<>'"]+""")
+
+
+def _failed(what: str, url: str, error: Exception) -> MailError:
+    """Log the failure and make the MailError to raise, both without the addresses it names."""
+    why = _describe(error)
+    log.error("%s: %s: %s", what, type(error).__name__, why)
+    return MailError(f"{urlsplit(url).hostname}: {type(error).__name__}: {why}")
 
 
 def _describe(error: Exception) -> str:

@@ -11,7 +11,6 @@ Callers use the store through this package (``from idp import keys; keys.signing
 """
 
 from idp.keys.store import (
-    PUBLIC_MEMBERS,
     PURPOSE,
     SUPPORTED_ALGS,
     ForeignKek,
@@ -23,17 +22,14 @@ from idp.keys.store import (
     generate,
     key_in_state,
     make_missing_keys,
-    private_key,
     public_jwks,
     public_jwks_body_with_etag,
-    public_jwks_with_etag,
     signing_key,
     verification_keys,
 )
 
 __all__ = [
-    "PUBLIC_MEMBERS", "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "changed", "check_kek",
-    "ensure_keys", "forget_cache", "generate", "key_in_state", "make_missing_keys", "private_key",
-    "public_jwks", "public_jwks_body_with_etag", "public_jwks_with_etag", "signing_key",
-    "verification_keys",
+    "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "changed", "check_kek", "ensure_keys",
+    "forget_cache", "generate", "key_in_state", "make_missing_keys", "public_jwks",
+    "public_jwks_body_with_etag", "signing_key", "verification_keys",
 ]

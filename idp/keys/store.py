@@ -166,16 +166,19 @@ class _Cache:
         self.published: list[tuple[dict, float | None]] = []  # (public JWK, leaves the JWKS at)
         self.published_until = float("inf")  # when the next of those leaves
         self.loaded = False
-        #: The store's key-set version these keys were read under (idp.keys.version), when we
-        #: next look at it (time.monotonic: a rate, not a time of day), and whether the last
-        #: look confirmed that no key changed since.
+        #: The store's key-set version these keys were read under (idp.keys.version), and when
+        #: we next look at it (time.monotonic: a rate, not a time of day).
         self.version: bytes | None = None
         self.next_check = float("-inf")
-        self.confirmed = False
         self.seen: bytes | None = None  # what the last look found
         #: While the database is down: when a stale-if-error reader may try it again.
         self.retry_database_at = float("-inf")
         self.stale = False
+
+    @property
+    def confirmed(self) -> bool:
+        """The last look at the store's version found the one these keys were read under."""
+        return self.seen is not None and self.seen == self.version
 
 
 _cache = _Cache()
@@ -196,7 +199,6 @@ def _look_at_version() -> bool:
         return True
     _cache.seen = key_version.current()
     _cache.next_check = time.monotonic() + key_version.CHECK_INTERVAL
-    _cache.confirmed = _cache.seen is not None and _cache.seen == _cache.version
     return _cache.confirmed
 
 
@@ -222,6 +224,9 @@ def _load(stale_if_error: bool = False):
         except DATABASE_DOWN as error:
             with contextlib.suppress(*DATABASE_DOWN):
                 db.session.rollback()
+            # Due again at once: a change seen at the last look still needs the read that failed,
+            # and until then the set read before it is not used, between looks neither.
+            _cache.expires_at = float("-inf")
             if not (stale_if_error and _cache.loaded and _cache.confirmed):
                 raise
             if not _cache.stale:
@@ -256,7 +261,6 @@ def _read(now: float, version: bytes | None) -> None:
     _cache.expires_at = min([now + key_schedule.cache_ttl(config), *ends])
     # Read before the rows: a change committed in between is announced after, and seen next time.
     _cache.version = version
-    _cache.confirmed = version is not None
     _cache.loaded, _cache.stale = True, False
 
 
@@ -282,7 +286,7 @@ def forget_cache() -> None:
     reuses the ones it has)."""
     _cache.expires_at = float("-inf")
     _cache.private_keys = {}
-    _cache.loaded = _cache.stale = _cache.confirmed = False
+    _cache.loaded = _cache.stale = False
     _cache.version = _cache.seen = None
     _cache.next_check = float("-inf")
 
@@ -305,12 +309,6 @@ def signing_key(alg: str):
 def public_jwks() -> dict:
     """The JWKS document (RFC 7517 section 5): the public members of every published key."""
     return _load(stale_if_error=True).jwks
-
-
-def public_jwks_with_etag() -> tuple[dict, str]:
-    """The JWKS document and a strong validator of it (one snapshot), for conditional GETs."""
-    loaded = _load(stale_if_error=True)
-    return loaded.jwks, loaded.etag
 
 
 def verification_keys() -> KeySet:

@@ -4,21 +4,16 @@
     backchannel  back-channel logout: queue, logout token, delivery with retries
     browser      server-side browser sessions (the cookie holds an opaque id)
 
-Callers use the sign-in session through this package (``sessions.start``, ``sessions.end``).
+Callers use the sign-in session through this package (``sessions.start``,
+``sessions.current``, ``sessions.end_current``); ``signin.end`` itself is the package's own.
 """
 
 from idp.sessions.signin import (
     ADMIN,
-    BROWSER_KEY,
-    IDLE,
     LOGOUT,
-    MAX_AGE,
-    NEW_SIGN_IN,
-    SignInSession,
     add_client,
     count,
     current,
-    end,
     end_all_for,
     end_current,
     grant_is_live,
@@ -31,8 +26,6 @@ from idp.sessions.signin import (
 )
 
 __all__ = [
-    "ADMIN", "BROWSER_KEY", "IDLE", "LOGOUT", "MAX_AGE", "NEW_SIGN_IN", "SignInSession",
-    "add_client", "count", "current", "end", "end_all_for", "end_current", "grant_is_live",
-    "live_for", "load", "prove_code",
-    "start", "sweep_expired", "touch",
+    "ADMIN", "LOGOUT", "add_client", "count", "current", "end_all_for", "end_current",
+    "grant_is_live", "live_for", "load", "prove_code", "start", "sweep_expired", "touch",
 ]

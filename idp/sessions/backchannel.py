@@ -1,6 +1,6 @@
 """OpenID Connect Back-Channel Logout 1.0: tell relying parties that a session ended.
 
-When a session ends (``sessions.end``), its record moves, in the same atomic store step that
+When a session ends (``signin.end``), its record moves, in the same atomic store step that
 takes it, to the queue of ended sessions (``queue_ended``): from then on the logouts it owes are
 durable, whatever fails next. The worker (``deliver_due``) turns each ended session into one
 delivery per client that took part and registered a ``backchannel_logout_uri`` (again one atomic

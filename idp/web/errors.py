@@ -57,19 +57,17 @@ def error_page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=text), status
 
 
-def throttled_page(message: str | None = None, retry_after: int | None = None):
-    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when to try again.
-    Without arguments: the sign-in page's answer to a throttled IP address or organisation,
-    also on the link pages."""
-    body, status = error_page(429, message or THROTTLED)
-    wait = retry_after if retry_after is not None else throttle.retry_after()
-    return body, status, {"Retry-After": str(wait)}
+def throttled_page(message=THROTTLED, window: int | None = None):
+    """429 with a page saying why and, in Retry-After (RFC 9110 10.2.3), when the throttle's
+    ``window`` ends. Without arguments: the sign-in page's answer to a throttled IP address or
+    organisation, also on the link pages."""
+    body, status = error_page(429, message)
+    return body, status, {"Retry-After": str(throttle.retry_after(window))}
 
 
 def too_many_emails():
     """Too many self-service e-mails asked for from this client IP (idp.throttle)."""
-    window = current_app.config["IDP_SELFSERVICE_WINDOW"]
-    return throttled_page(TOO_MANY_EMAILS, throttle.retry_after(window))
+    return throttled_page(TOO_MANY_EMAILS, current_app.config["IDP_SELFSERVICE_WINDOW"])
 
 
 def _client_code(status: int) -> str:

@@ -556,6 +556,28 @@ def test_the_jwks_is_served_as_last_read_through_a_database_outage_longer_than_t
 
 @pytest.mark.parametrize("database", ["own"], indirect=True)
 @pytest.mark.parametrize("backend", ["postgres"])
+def test_a_key_change_announced_while_the_database_is_down_stops_the_signing(app, database):
+    """Another replica revoked a key and said so in Redis just before the database went away:
+    once this process has seen the news it does not sign with the set it read before, not even
+    between two looks at the version, until it has read the keys again."""
+    with app.app_context():
+        keys.signing_key("ES256")  # read, under the store's current version
+
+    def refused() -> bool:
+        try:
+            keys.signing_key("ES256")
+        except DATABASE_DOWN:
+            return True
+        return False
+
+    with cut_off(database), app.app_context():
+        app.extensions["idp.store"].set(key_version.KEY, "changed elsewhere", 60)
+        assert within(key_version.CHECK_INTERVAL + 2, refused)  # the news is seen
+        assert refused()  # and the set read before it stays untrusted
+
+
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
 def test_a_retired_key_leaves_the_stale_jwks_on_time(app, database):
     """The last key set read is not frozen in time: a retired key still leaves the JWKS at
     its removal time, database or not."""
