@@ -143,6 +143,12 @@ def current_staff() -> Account:
     return g.staff
 
 
+def target() -> Account:
+    """The account the page's ``<subject>`` names, as ``require`` found it within the staff
+    member's reach (only inside a view guarded by ``require`` whose URL has ``<subject>``)."""
+    return g.target
+
+
 def audit_name(staff: Account) -> str:
     """How a staff member appears in the audit log: "Anna de Vries (helpdesk, PO2806)"."""
     return f"{staff.name or staff.username} ({staff.role}, {staff.organisation.code})"

@@ -89,11 +89,6 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def find(org: Organisation, subject: str) -> Account | None:
-    return db.session.scalar(select(Account).where(
-        Account.organisation_id == org.id, Account.subject == subject, Account.role.is_(None)))
-
-
 @dataclass
 class Invitation:
     sent: int

@@ -51,10 +51,11 @@ MAIL_FAILED = _l("Het is gedaan, maar de e-mail aan de ouder kon niet worden ver
                  "Probeer het later opnieuw of neem contact op met de beheerder.")
 
 
-def _mine(subject: str):
-    """The parent with this subject in the staff member's organisation, or 404."""
-    account = parents.find(access.current_staff().organisation, subject)
-    if account is None:
+def _parent():
+    """The parent the page names (``access.require`` found the account in the staff member's
+    organisation); a staff account is no parent here: 404, as if absent."""
+    account = access.target()
+    if account.is_staff:
         abort(404)
     return account
 
@@ -73,7 +74,7 @@ def parents_list():
 @bp.get("/ouders/<subject>")
 @access.require("parents.view")
 def parent(subject):
-    return render_template("console/parent.html", detail=parents.detail(_mine(subject)),
+    return render_template("console/parent.html", detail=parents.detail(_parent()),
                            statuses=STATUS_LABELS, outcomes=INVITATION_OUTCOMES,
                            actions_done=ACTIONS_DONE)
 
@@ -186,8 +187,7 @@ def perform(action: Action, account, back: str):
 
 def _action_view(action: Action):
     def view(subject):
-        account = _mine(subject)
-        return perform(action, account, url_for("console.parent", subject=subject))
+        return perform(action, _parent(), url_for("console.parent", subject=subject))
 
     view.__name__ = "parent_" + action.slug.replace("-", "_")
     return access.require(action.permission, step_up=action.step_up)(view)
