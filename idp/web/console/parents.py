@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from idp import mail
-from idp.accounts import actions
+from idp.accounts import actions, links
 from idp.console import access, parents
 from idp.extensions import db
 from idp.web.console.blueprint import NAV, bp
@@ -136,7 +136,7 @@ def _reset_done(link):
 
 
 def _approve(account, actor):
-    link = parents.pending_reset(account)
+    link = links.pending_approval(account)
     if link is None:
         raise actions.Refused(_("Er wacht geen reset op goedkeuring."), "nothing_pending")
     actions.approve_reset(link, actor)
