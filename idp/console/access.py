@@ -47,11 +47,6 @@ PERMISSIONS: dict[str, set[str]] = {
     "service.keys": {SERVICEBEHEER},
     "service.audit": {SERVICEBEHEER},
 }
-#: Helpdesk actions: the form must say why (a ticket number or a note), for the audit log.
-REASON_REQUIRED = {
-    "parents.unlock", "parents.reset_authenticator", "parents.approve_reset",
-    "parents.reset_password", "parents.disable", "parents.end_sessions", "parents.delete",
-}
 MAX_REASON = 200
 RATE_KEY = "console-actions:"
 

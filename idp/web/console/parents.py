@@ -165,17 +165,18 @@ ACTIONS = [
 
 
 def perform(action: Action, account, back: str):
-    """Check the confirmation and reason, run the action, flash the result, go back."""
+    """Check the confirmation, run the action (it refuses one that needs a reason without it),
+    flash the result, go back."""
     if request.form.get("confirm") != "yes":
         flash(str(CONFIRM_FIRST), "error")
-    elif action.permission in access.REASON_REQUIRED and access.reason() is None:
-        flash(str(REASON_FIRST), "error")
     else:
         try:
             result = action.run(account, access.actor())
         except actions.Refused as refused:
             db.session.rollback()
-            flash(str(refused), "error")
+            # Which actions need a reason is idp.accounts.actions' to say (it checks first).
+            flash(str(REASON_FIRST) if refused.code == "reason_required" else str(refused),
+                  "error")
         except mail.MailError:
             flash(str(MAIL_FAILED), "error")
         else:
