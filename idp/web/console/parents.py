@@ -125,6 +125,8 @@ class Action:
     run: Callable
     done: Callable  # (result) -> the flash message
     step_up: bool = False
+    #: The endpoint to go to once done, when not back to the page (an erased parent has none).
+    then: str | None = None
 
 
 def _reset_done(link):
@@ -160,7 +162,8 @@ ACTIONS = [
     Action("sessies-beeindigen", "parents.end_sessions", actions.end_sessions,
            lambda n: ngettext("%(num)d sessie is beëindigd.", "%(num)d sessies zijn beëindigd.", n)),
     Action("verwijderen", "parents.delete", actions.erase,
-           lambda _r: _("Het account en de persoonsgegevens zijn verwijderd."), step_up=True),
+           lambda _r: _("Het account en de persoonsgegevens zijn verwijderd."), step_up=True,
+           then="console.parents_list"),
 ]
 
 
@@ -181,8 +184,8 @@ def perform(action: Action, account, back: str):
             flash(str(MAIL_FAILED), "error")
         else:
             flash(action.done(result), "ok")
-            if action.slug == "verwijderen":
-                return redirect(url_for("console.parents_list"))
+            if action.then:
+                return redirect(url_for(action.then))
     return redirect(back)
 
 
