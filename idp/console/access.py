@@ -47,11 +47,6 @@ PERMISSIONS: dict[str, set[str]] = {
     "service.keys": {SERVICEBEHEER},
     "service.audit": {SERVICEBEHEER},
 }
-#: Helpdesk actions: the form must say why (a ticket number or a note), for the audit log.
-REASON_REQUIRED = {
-    "parents.unlock", "parents.reset_authenticator", "parents.approve_reset",
-    "parents.reset_password", "parents.disable", "parents.end_sessions", "parents.delete",
-}
 MAX_REASON = 200
 RATE_KEY = "console-actions:"
 
@@ -141,6 +136,12 @@ def rate_limited(staff: Account) -> bool:
 def current_staff() -> Account:
     """The signed-in staff member (only inside a view guarded by ``require``)."""
     return g.staff
+
+
+def target() -> Account:
+    """The account the page's ``<subject>`` names, as ``require`` found it within the staff
+    member's reach (only inside a view guarded by ``require`` whose URL has ``<subject>``)."""
+    return g.target
 
 
 def audit_name(staff: Account) -> str:

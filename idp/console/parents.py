@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select
 
 from idp import clock, sessions, throttle
+from idp.accounts import links
 from idp.extensions import db
 from idp.models import Account, AccountLink, Activation, AuditEvent, Client, Organisation
 from idp.models.account import ACTIVE, DISABLED, INVITED
-from idp.models.account_link import NEW_AUTHENTICATOR
 
 INVITED_STATUS, LINK_EXPIRED, ACTIVE_STATUS, LOCKED, DISABLED_STATUS = (
     "invited", "link_expired", "active", "locked", "disabled")
@@ -89,11 +89,6 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def find(org: Organisation, subject: str) -> Account | None:
-    return db.session.scalar(select(Account).where(
-        Account.organisation_id == org.id, Account.subject == subject, Account.role.is_(None)))
-
-
 @dataclass
 class Invitation:
     sent: int
@@ -121,14 +116,6 @@ def invitations(account: Account) -> list[Invitation]:
     return history
 
 
-def pending_reset(account: Account) -> AccountLink | None:
-    """A reset of the authenticator waiting for a second staff member's approval (four-eyes)."""
-    return db.session.scalar(select(AccountLink).where(
-        AccountLink.account_id == account.id, AccountLink.purpose == NEW_AUTHENTICATOR,
-        AccountLink.approved_at.is_(None), AccountLink.used_at.is_(None),
-        AccountLink.expires_at > clock.timestamp()).order_by(AccountLink.id.desc()).limit(1))
-
-
 @dataclass
 class Detail:
     account: Account
@@ -138,6 +125,7 @@ class Detail:
     failures: int
     waiting_until: float | None
     audit: list[AuditEvent]
+    #: A reset of the authenticator waiting for a second staff member (four eyes).
     pending_reset: AccountLink | None
     #: client_id -> the relying party's name, for the sessions' websites.
     client_names: dict[str, str]
@@ -158,7 +146,7 @@ def detail(account: Account) -> Detail:
         failures=failures,
         waiting_until=waiting_until,
         audit=audit_trail(account),
-        pending_reset=pending_reset(account),
+        pending_reset=links.pending_approval(account),
         client_names=names,
     )
 

@@ -55,15 +55,21 @@ def create_organisation(actor: str, code: str, **values) -> Organisation:
 
 def update_organisation(actor: str, org: Organisation, **values) -> dict:
     """The changed fields, as {field: [before, after]} (also in the audit event)."""
-    changes = {}
-    for field, value in _org_values(values).items():
-        if getattr(org, field) != value:
-            changes[field] = [getattr(org, field), value]
-            setattr(org, field, value)
+    changes = _apply(org, _org_values(values))
     if changes:
         audit.record(actor, "organisation.update", org.code, organisation_id=org.id,
                      changes=changes)
     db.session.commit()
+    return changes
+
+
+def _apply(record, values: dict) -> dict:
+    """Set the values that differ; what changed, as {field: [before, after]}."""
+    changes = {}
+    for field, value in values.items():
+        if getattr(record, field) != value:
+            changes[field] = [getattr(record, field), value]
+            setattr(record, field, value)
     return changes
 
 
@@ -130,13 +136,9 @@ def register_client(actor: str, name: str, redirect_uris: list[str], post_logout
 
 def update_client_uris(actor: str, client: Client, redirect_uris: list[str],
                        post_logout_uris: list[str], backchannel: str | None) -> dict:
-    changes = {}
-    for field, value in (("redirect_uris", redirect_uris),
-                         ("post_logout_redirect_uris", post_logout_uris),
-                         ("backchannel_logout_uri", backchannel)):
-        if getattr(client, field) != value:
-            changes[field] = [getattr(client, field), value]
-            setattr(client, field, value)
+    changes = _apply(client, {"redirect_uris": redirect_uris,
+                              "post_logout_redirect_uris": post_logout_uris,
+                              "backchannel_logout_uri": backchannel})
     if changes:
         audit.record(actor, "client.update", client.client_id, changes=changes)
     db.session.commit()

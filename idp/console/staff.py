@@ -14,8 +14,3 @@ def members(org: Organisation) -> list[Account]:
     return list(db.session.scalars(select(Account).where(
         Account.organisation_id == org.id, Account.role.is_not(None)).order_by(Account.username)))
 
-
-def find(org: Organisation, subject: str) -> Account | None:
-    return db.session.scalar(select(Account).where(
-        Account.organisation_id == org.id, Account.subject == subject,
-        Account.role.is_not(None)))

@@ -170,6 +170,27 @@ def test_beheerder_invites_and_disables_staff_but_not_self(app, make_org, make_s
     assert f"/beheer/medewerkers/{own}/" not in listing  # no button to disable oneself
 
 
+@pytest.mark.parametrize("button, status", [("uitschakelen", "disabled"), ("inschakelen", "active")])
+def test_the_staff_page_asks_the_reason_that_disabling_staff_needs(app, make_org, make_staff,
+                                                                   button, status):
+    """The form as the page has it: a reason field to fill in (idp.accounts.actions refuses
+    to disable or enable without one), the box ticked, the button pressed."""
+    make_org()
+    beheerder = make_staff("beheerder")
+    make_staff("helpdesk", sign_in=False)
+    helpdesk = subject_of(app, "Helpdesk.po2806")
+    if button == "inschakelen":
+        beheerder.act("/beheer/medewerkers", f"/beheer/medewerkers/{helpdesk}/uitschakelen")
+    html = beheerder.page("/beheer/medewerkers").get_data(as_text=True)
+    [form] = [f for f in pages.forms(html) if f["action"].endswith(f"{helpdesk}/{button}")]
+    assert "reason" in form["fields"]
+    pressed = beheerder.browser.post(form["action"], data={**form["fields"], "confirm": "yes",
+                                                          "reason": "Uit dienst"})
+    assert pressed.status_code == 302
+    with app.app_context():
+        assert db.session.query(Account).filter_by(username="Helpdesk.po2806").one().status == status
+
+
 def invitation_rows(html: str) -> list[list[str]]:
     table = html.split(">Uitnodigingen</h2>", 1)[1].split("</table>", 1)[0]
     return [[pages.text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]

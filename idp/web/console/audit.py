@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from idp import audit as audit_events, clock
-from idp.console import access, audit_log
+from idp.console import access, audit_log, service
 from idp.extensions import db
-from idp.models import Account, Organisation
+from idp.models import Account
 from idp.models.account import SERVICEBEHEER
 from idp.web.console.blueprint import NAV, TIME_ZONE, bp
 
@@ -58,7 +58,7 @@ def _filter(args: dict) -> tuple[audit_log.Filter, str | None]:
     if staff.role == SERVICEBEHEER:
         org_id = None
         if args["org"]:
-            org = db.session.scalar(select(Organisation).where(Organisation.code == args["org"]))
+            org = service.find_organisation(args["org"])
             org_id = org.id if org else -1
             problem = None if org else _l("Er is geen organisatie met deze code.")
     subjects = ()

@@ -1,6 +1,6 @@
 """The console's start page and its step-up page (a fresh code before a destructive action)."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 

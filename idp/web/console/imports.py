@@ -2,9 +2,9 @@
 upload, the dry run per row, then "Uitnodigen" to carry it out.
 
 Between the dry run and the confirmation the file waits in the store (IMPORT_TTL, under a
-random key bound to the staff member); the confirmation carries the dry run's fingerprint, and
-a file whose outcome changed meanwhile (someone invited one of its parents) is shown again
-instead of carried out unseen.
+random key bound to the staff member, taken out once); the confirmation carries the dry run's
+fingerprint, and a file whose outcome changed meanwhile (someone invited one of its parents) is
+shown again instead of carried out unseen.
 """
 
 import json
@@ -64,7 +64,9 @@ def _dry_run(data: bytes, resend_expired: bool, status: int = 200):
 @access.require("parents.invite")
 def import_parents_run():
     token = request.form.get("token", "")[:64]
-    saved = store().get(_key(token)) if token else None
+    # Taken in one step (GETDEL): of two presses, or two tabs, one carries the file out. Every
+    # other way on shows the dry run again, under a new token.
+    saved = store().getdel(_key(token)) if token else None
     if saved is None:
         flash(_("Dit voorbeeld is verlopen. Kies het bestand opnieuw."), "error")
         return redirect(url_for("console.import_parents"))
@@ -79,7 +81,6 @@ def import_parents_run():
     if now.fingerprint() != request.form.get("fingerprint"):
         flash(_("Sinds het voorbeeld is er iets veranderd. Kijk het voorbeeld opnieuw na."), "error")
         return _dry_run(data, resend_expired, 409)
-    store().delete(_key(token))
     outcome = bulk_import.run(staff.organisation, data, access.actor(),
                               resend_expired=resend_expired, source="console")
     problems = [s for s in outcome.steps if s.action == bulk_import.ERROR]

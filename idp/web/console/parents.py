@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from idp import mail
-from idp.accounts import actions
+from idp.accounts import actions, links
 from idp.console import access, parents
 from idp.extensions import db
 from idp.web.console.blueprint import NAV, bp
@@ -51,10 +51,11 @@ MAIL_FAILED = _l("Het is gedaan, maar de e-mail aan de ouder kon niet worden ver
                  "Probeer het later opnieuw of neem contact op met de beheerder.")
 
 
-def _mine(subject: str):
-    """The parent with this subject in the staff member's organisation, or 404."""
-    account = parents.find(access.current_staff().organisation, subject)
-    if account is None:
+def _parent():
+    """The parent the page names (``access.require`` found the account in the staff member's
+    organisation); a staff account is no parent here: 404, as if absent."""
+    account = access.target()
+    if account.is_staff:
         abort(404)
     return account
 
@@ -73,7 +74,7 @@ def parents_list():
 @bp.get("/ouders/<subject>")
 @access.require("parents.view")
 def parent(subject):
-    return render_template("console/parent.html", detail=parents.detail(_mine(subject)),
+    return render_template("console/parent.html", detail=parents.detail(_parent()),
                            statuses=STATUS_LABELS, outcomes=INVITATION_OUTCOMES,
                            actions_done=ACTIONS_DONE)
 
@@ -124,6 +125,8 @@ class Action:
     run: Callable
     done: Callable  # (result) -> the flash message
     step_up: bool = False
+    #: The endpoint to go to once done, when not back to the page (an erased parent has none).
+    then: str | None = None
 
 
 def _reset_done(link):
@@ -135,7 +138,7 @@ def _reset_done(link):
 
 
 def _approve(account, actor):
-    link = parents.pending_reset(account)
+    link = links.pending_approval(account)
     if link is None:
         raise actions.Refused(_("Er wacht geen reset op goedkeuring."), "nothing_pending")
     actions.approve_reset(link, actor)
@@ -159,35 +162,36 @@ ACTIONS = [
     Action("sessies-beeindigen", "parents.end_sessions", actions.end_sessions,
            lambda n: ngettext("%(num)d sessie is beëindigd.", "%(num)d sessies zijn beëindigd.", n)),
     Action("verwijderen", "parents.delete", actions.erase,
-           lambda _r: _("Het account en de persoonsgegevens zijn verwijderd."), step_up=True),
+           lambda _r: _("Het account en de persoonsgegevens zijn verwijderd."), step_up=True,
+           then="console.parents_list"),
 ]
 
 
 def perform(action: Action, account, back: str):
-    """Check the confirmation and reason, run the action, flash the result, go back."""
+    """Check the confirmation, run the action (it refuses one that needs a reason without it),
+    flash the result, go back."""
     if request.form.get("confirm") != "yes":
         flash(str(CONFIRM_FIRST), "error")
-    elif action.permission in access.REASON_REQUIRED and access.reason() is None:
-        flash(str(REASON_FIRST), "error")
     else:
         try:
             result = action.run(account, access.actor())
         except actions.Refused as refused:
             db.session.rollback()
-            flash(str(refused), "error")
+            # Which actions need a reason is idp.accounts.actions' to say (it checks first).
+            flash(str(REASON_FIRST) if refused.code == "reason_required" else str(refused),
+                  "error")
         except mail.MailError:
             flash(str(MAIL_FAILED), "error")
         else:
             flash(action.done(result), "ok")
-            if action.slug == "verwijderen":
-                return redirect(url_for("console.parents_list"))
+            if action.then:
+                return redirect(url_for(action.then))
     return redirect(back)
 
 
 def _action_view(action: Action):
     def view(subject):
-        account = _mine(subject)
-        return perform(action, account, url_for("console.parent", subject=subject))
+        return perform(action, _parent(), url_for("console.parent", subject=subject))
 
     view.__name__ = "parent_" + action.slug.replace("-", "_")
     return access.require(action.permission, step_up=action.step_up)(view)

@@ -46,11 +46,10 @@ STAFF_ACTIONS = [
 
 def _staff_action_view(action: Action):
     def view(subject):
-        me = access.current_staff()
-        member = staff_queries.find(me.organisation, subject)
-        if member is None:
+        member = access.target()  # in the beheerder's organisation (access.require)
+        if not member.is_staff:
             abort(404)
-        if member.id == me.id:
+        if member.id == access.current_staff().id:
             flash(_("U kunt uzelf niet uitschakelen."), "error")
             return redirect(url_for("console.staff_list"))
         return perform(action, member, url_for("console.staff_list"))
