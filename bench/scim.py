@@ -66,7 +66,7 @@ def summary(seconds: list[float]) -> dict:
 def prepare(env: Environment, parents: int) -> dict:
     """Seed the large organisation and register the provisioning clients (in-process)."""
     from idp import create_app
-    from idp.cli.client import register_program
+    from idp.clients import register_program
     from idp.extensions import db
     from idp.models import Organisation
 

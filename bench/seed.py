@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bench.limits import production_hasher
 from idp import clock, crypto
 from idp.auth import totp
-from idp.cli.client import register
+from idp.clients import register
 from idp.extensions import db, secret_box
 from idp.models import Client, Organisation
 

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from idp import clock, create_app, keys
-from idp.cli.client import register
+from idp.clients import register
 from idp.cli.db import upgrade
 from idp.crypto import new_kek
 from idp.extensions import db
@@ -386,7 +386,7 @@ def world(app, client, mailbox, make_org, make_client, invite, frozen_clock):
 def make_provisioner(app, client):
     """A client-credentials client with the ``scim`` scope (tests/scim_client.py), bound to
     the organisation ``org`` (a code), or service-wide with ``org=None``."""
-    from idp.cli.client import register_program
+    from idp.clients import register_program
     from tests.scim_client import Provisioner
 
     def make(org="PO2806", scopes=("scim",), name="Dossier sync"):

@@ -86,3 +86,12 @@ def test_only_the_web_layer_and_the_factory_import_the_web_layer():
     outside = {name for name in importers
                if not name.startswith(("idp.web", "idp.cli")) and name != "idp"}
     assert outside == set()
+
+
+def test_only_the_factory_and_the_handbook_import_the_cli():
+    """Commands are a way in, like the web layer: what they do lives below them (the console's
+    client registration is idp.clients, not the command's)."""
+    graph = _graph()
+    importers = {name for name, imported in graph.items()
+                 if any(other == "idp.cli" or other.startswith("idp.cli.") for other in imported)}
+    assert {name for name in importers if not name.startswith("idp.cli")} <= {"idp", "idp.handbook"}

@@ -1,78 +1,20 @@
 """``idp client``: relying parties (the dossier application and other PPO tools)."""
 
 import json
-from urllib.parse import urlsplit
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import clock, crypto
-from idp.extensions import db
 from idp.cli.org import find as find_org
+from idp.clients import BadRegistration, register, register_program
+from idp.extensions import db
 from idp.keys import SUPPORTED_ALGS
 from idp.models import Client, Organisation
-from idp.models.client import CLIENT_CREDENTIALS, SIGN_IN_GRANTS
+from idp.models.client import CLIENT_CREDENTIALS
 from idp.oauth.claims import CLIENT_SCOPES
 
-DEFAULT_SCOPE = "openid profile email"
 GRANTS = ("authorization_code", CLIENT_CREDENTIALS)
-
-
-def _check_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local):
-        raise click.BadParameter(f"{uri}: use https (http only for localhost)")
-    if parts.fragment:
-        raise click.BadParameter(f"{uri}: a URI here may not have a #fragment")
-    return uri
-
-
-def register(name, redirect_uris, post_logout_uris=(), public=False, alg="RS256",
-             auth_method="client_secret_basic", backchannel_logout_uri=None,
-             allow_offline_access=False, *, commit=True):
-    """Create a client; returns it and its secret (None for a public client). ``commit=False``:
-    the caller commits (with its audit event)."""
-    return _add(
-        name, redirect_uris, post_logout_uris, public, alg, auth_method, backchannel_logout_uri,
-        scope=DEFAULT_SCOPE + (" offline_access" if allow_offline_access else ""), commit=commit,
-    )
-
-
-def register_program(name, scopes, organisation=None, auth_method="client_secret_basic"):
-    """Create a client-credentials client (RFC 6749 4.4) for ``scopes`` (CLIENT_SCOPES), bound
-    to ``organisation`` or service-wide (None); returns it and its secret."""
-    unknown = sorted(set(scopes) - set(CLIENT_SCOPES))
-    if not scopes or unknown:
-        raise click.BadParameter(
-            f"a client-credentials client needs --scope from: {', '.join(CLIENT_SCOPES)}"
-            + (f" (not {', '.join(unknown)})" if unknown else ""))
-    return _add(name, [], auth_method=auth_method, scope=" ".join(dict.fromkeys(scopes)),
-                grant_types=(CLIENT_CREDENTIALS,), organisation=organisation)
-
-
-def _add(name, redirect_uris, post_logout_uris=(), public=False, alg="RS256",
-         auth_method="client_secret_basic", backchannel_logout_uri=None, *, scope,
-         grant_types=SIGN_IN_GRANTS, organisation=None, commit=True):
-    secret = None if public else crypto.new_token(32)
-    client = Client(
-        client_id=crypto.new_token(16),
-        client_secret_hash=crypto.token_hash(secret) if secret else None,
-        name=name,
-        redirect_uris=[_check_uri(u) for u in redirect_uris],
-        post_logout_redirect_uris=[_check_uri(u) for u in post_logout_uris],
-        token_endpoint_auth_method="none" if public else auth_method,
-        id_token_signed_response_alg=alg,
-        backchannel_logout_uri=_check_uri(backchannel_logout_uri) if backchannel_logout_uri else None,
-        scope=scope,
-        grant_types_text=" ".join(grant_types),
-        organisation_id=organisation.id if organisation else None,
-        created_at=clock.timestamp(),
-    )
-    db.session.add(client)
-    db.session.commit() if commit else db.session.flush()
-    return client, secret
 
 
 @click.group("client")
@@ -114,14 +56,15 @@ def add(name, grant, scopes, org_code, redirect_uris, post_logout_uris, public, 
             raise click.UsageError(f"--grant client_credentials signs nobody in: drop "
                                    f"{', '.join('--' + g.replace('_', '-') for g in given)}")
         organisation = find_org(org_code) if org_code else None
-        client, secret = register_program(name, scopes, organisation, auth_method)
+        client, secret = _refused_as_bad_parameter(
+            register_program, name, scopes, organisation, auth_method)
     else:
         if scopes or org_code:
             raise click.UsageError("--scope and --org are for --grant client_credentials")
         if not redirect_uris:
             raise click.UsageError("Missing option '--redirect-uri'.")
-        client, secret = register(
-            name, redirect_uris, post_logout_uris, public, id_token_alg, auth_method,
+        client, secret = _refused_as_bad_parameter(
+            register, name, redirect_uris, post_logout_uris, public, id_token_alg, auth_method,
             backchannel_logout_uri, allow_offline_access,
         )
     if as_json:
@@ -131,6 +74,13 @@ def add(name, grant, scopes, org_code, redirect_uris, post_logout_uris, public, 
     if secret:
         click.echo(f"client_secret: {secret}")
         click.echo("Store the secret now: it is not shown again.")
+
+
+def _refused_as_bad_parameter(register_with, *args):
+    try:
+        return register_with(*args)
+    except BadRegistration as refused:
+        raise click.BadParameter(str(refused)) from None
 
 
 @group.command("list")

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from idp import audit, clock, keys, settings
-from idp.cli.client import register
+from idp.clients import register
 from idp.cli.db import upgrade
 from idp.extensions import db
 from idp.accounts.actions import Actor, invite

@@ -6,11 +6,10 @@ parties. Each change commits together with its audit event; a bad value raises `
 
 import re
 
-import click
 from sqlalchemy import select
 
 from idp import audit, clock, crypto
-from idp.cli.client import _check_uri, register
+from idp.clients import BadRegistration, check_uri, register
 from idp.extensions import db
 from idp.models import Client, Organisation
 from idp.oauth.server import forget_client
@@ -103,8 +102,8 @@ def uris(text: str, field: str, *, required: bool = False) -> list[str]:
     checked = []
     for uri in found:
         try:
-            checked.append(_check_uri(uri))
-        except click.BadParameter:
+            checked.append(check_uri(uri))
+        except BadRegistration:
             raise Invalid(f"{uri[:200]}: gebruik https (http alleen voor localhost), zonder "
                           "#-deel.", field) from None
     return checked
