@@ -207,17 +207,22 @@ def search(caller: Caller, source=None) -> dict:
     start = max(_whole_number("startIndex", source.get("startIndex"), 1), 1)
     count = min(max(_whole_number("count", source.get("count"), largest), 0), largest)
     parameters = _response_parameters(source)
-    matching = _reach(caller).where(condition)
-    total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
-    accounts = []
-    if count:
-        accounts = list(db.session.scalars(
-            matching.order_by(Account.id).offset(start - 1).limit(count)))
+    page, counted = statements(caller, condition, start, count)
+    total = db.session.scalar(counted)
+    accounts = list(db.session.scalars(page)) if count else []
     states = invitations(accounts)
     listed = ListResponse[ScimUser](
         total_results=total, start_index=start, items_per_page=len(accounts),
         resources=[to_user(account, states[account.id]) for account in accounts])
     return listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+
+
+def statements(caller: Caller, condition, start: int, count: int):
+    """The two statements of a search: its page and its totalResults count (also what
+    bench/scim.py has PostgreSQL explain)."""
+    matching = _reach(caller).where(condition)
+    return (matching.order_by(Account.id).offset(start - 1).limit(count),
+            select(func.count()).select_from(matching.subquery()))
 
 
 def get(caller: Caller, subject: str) -> ScimUser:
