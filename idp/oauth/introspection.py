@@ -1,7 +1,8 @@
 """Token introspection (RFC 7662) for confidential clients, about their own tokens.
 
 Also a client-credentials token, to the client it was issued to. A token that expired, was
-revoked, belongs to another client, or whose sign-in session ended is answered with ``{"active": false}`` and nothing else (RFC 7662 section 2.2).
+revoked, belongs to another client, or whose sign-in session ended is answered with
+``{"active": false}`` and nothing else (RFC 7662 section 2.2).
 """
 
 from dataclasses import dataclass
