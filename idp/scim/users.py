@@ -322,12 +322,15 @@ def _checked(new: Wanted) -> Wanted:
 
 
 #: RFC 7644 3.12 details for the accounts layer's refusals (``Refused.code``): its own
-#: sentences are Dutch, for staff; a SCIM client is a program, read by its developers.
+#: sentences are Dutch, for staff; a SCIM client is a program, read by its developers. The
+#: limits are the accounts layer's own, so the two cannot disagree.
 REFUSALS = {
     "invalid_email": "emails: not a valid e-mail address.",
-    "invalid_username": "userName: 1 to 150 characters, without spaces or control characters.",
-    "invalid_name": "name: at most 200 characters.",
-    "invalid_external_id": "externalId: 1 to 200 characters, not only spaces.",
+    "invalid_username": f"userName: 1 to {actions.MAX_USERNAME} characters, without spaces or "
+                        "control characters.",
+    "invalid_name": f"name: at most {actions.MAX_NAME} characters.",
+    "invalid_external_id": f"externalId: 1 to {actions.MAX_EXTERNAL_ID} characters, not only "
+                           "spaces.",
     "duplicate_username": "userName: another User of this organisation already has it.",
     "duplicate_email": "emails: another User of this organisation already has this address "
                        "(in any case).",
