@@ -77,8 +77,6 @@ def _validated(model, payload: dict, context: Context):
     """scim2-models validation, its errors as RFC 7644 3.12 errors."""
     try:
         return model.model_validate(payload, scim_ctx=context)
-    except SCIMException:
-        raise
     except ValidationError as error:
         raise _from_validation(error) from None
 
@@ -263,8 +261,6 @@ def replace(caller: Caller, subject: str, payload: dict) -> ScimUser:
         new = _validated(ScimUser, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
         try:
             new.replace(current)
-        except SCIMException:
-            raise
         except (ValueError, TypeError) as error:
             raise InvalidValueException(detail=str(error)) from None
         return _checked(wanted(new, current))
@@ -280,8 +276,6 @@ def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
         patched = current.model_copy(deep=True)
         try:
             operations.patch(patched)
-        except SCIMException:
-            raise
         except (ValueError, TypeError) as error:
             raise InvalidValueException(detail=str(error)) from None
         return _checked(wanted(patched, current))
