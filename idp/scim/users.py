@@ -26,7 +26,7 @@ from idp.models import Account, Organisation
 from idp.models.account import DISABLED
 from idp.scim import filter as scim_filter
 from idp.scim.auth import Caller
-from idp.scim.errors import MEDIA_TYPE
+from idp.scim.errors import HTTP_DETAILS, MEDIA_TYPE
 from idp.scim.resources import ScimUser, Wanted, dump, invitations, parents, to_user, wanted
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def body() -> dict:
 
 class _Unsupported(SCIMException):
     status = 415
-    _default_detail = "The body must be application/scim+json or application/json."
+    _default_detail = HTTP_DETAILS[415]
 
 
 def _has_nul(value) -> bool:
