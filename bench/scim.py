@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 import psycopg
 import requests
-from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 
 from bench import seed
@@ -167,19 +166,18 @@ def run_searches(base: str, credentials, parents: int, repeat: int) -> dict:
 def query_plans(env: Environment, org_id: int, parents: int) -> dict:
     """EXPLAIN ANALYZE of exactly the statements idp.scim.users.search makes."""
     from idp import create_app
-    from idp.models import Account
     from idp.scim import filter as scim_filter
-    from idp.scim.resources import parents as all_parents
+    from idp.scim.auth import Caller
+    from idp.scim.users import statements
 
     app = create_app(env.settings)
     plans = {}
     dialect = postgresql.psycopg.dialect()
+    caller = Caller("bench", org_id)  # the large organisation's client: a first page
     with app.app_context(), psycopg.connect(seed.psycopg_url(env.database_url)) as conn:
         for name, expression in searches(parents).items():
-            matching = all_parents().where(Account.organisation_id == org_id,
-                                           scim_filter.condition(expression))
-            page = matching.order_by(Account.id).offset(0).limit(200)
-            count = select(func.count()).select_from(matching.subquery())
+            page, count = statements(caller, scim_filter.condition(expression), 1,
+                                     app.config["IDP_SCIM_MAX_RESULTS"])
             plans[name] = {}
             for kind, statement in (("page", page), ("totalResults", count)):
                 compiled = statement.compile(dialect=dialect)

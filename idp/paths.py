@@ -6,10 +6,16 @@ and have no page language. Both the web layer and the browser session read this 
 lives below both.
 """
 
+#: SCIM (idp.scim): its refusals are RFC 7644 errors, and its bodies JSON, not forms.
+SCIM_PREFIX = "/scim/"
 #: Path prefixes whose callers are programs.
 API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-             "/healthz", "/readyz", "/metrics", "/scim/")
+             "/healthz", "/readyz", "/metrics", SCIM_PREFIX)
 
 
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PATHS)
+
+
+def is_scim_path(path: str) -> bool:
+    return path.startswith(SCIM_PREFIX)

@@ -1,5 +1,6 @@
 """Issuing and recording tokens: JWT access tokens (RFC 9068) for parents' grants and for
-programs (client credentials), opaque rotating refresh tokens, and revocation of a whole grant (every token that came from one authorization code).
+programs (client credentials), opaque rotating refresh tokens, and revocation of a whole grant
+(every token that came from one authorization code).
 
 Access tokens are not stored: each names its grant in a ``gid`` claim (the grant's random
 reference, not its row id), and userinfo, introspection and revocation look the grant up by it.
@@ -19,6 +20,11 @@ from idp.oauth import records
 #: about a tenth of an RSA-2048 one (bench/: RS256 ~3,600/s, ES256 ~26,000/s per core). ID tokens
 #: stay RS256 by default (clients choose theirs); relying parties verify both (docs/relying-parties.md).
 ACCESS_TOKEN_ALG = "ES256"
+#: The ``org`` claim of a client-credentials token whose client is service-wide. Explicit, never
+#: absent: a reader that forgets to check must not mistake a missing claim for "everywhere".
+ALL_ORGANISATIONS = "*"
+#: Where SCIM lives (idp.web.scim); the audience of a ``scim`` token.
+SCIM_BASE = "/scim/v2"
 
 
 def generate_token(grant_type, client, user, scope, grant_reference: str,
@@ -32,19 +38,10 @@ def generate_token(grant_type, client, user, scope, grant_reference: str,
     return token
 
 
-#: The ``org`` claim of a client-credentials token whose client is service-wide. Explicit, never
-#: absent: a reader that forgets to check must not mistake a missing claim for "everywhere".
-ALL_ORGANISATIONS = "*"
-
-
 def client_audience(scope: str) -> str:
     """RFC 9068 ``aud`` of a client-credentials token: the resource server its scope is for."""
     issuer = current_app.config["IDP_ISSUER"]
     return f"{issuer}{SCIM_BASE}" if "scim" in scope.split() else issuer
-
-
-#: Where SCIM lives (idp.web.scim); the audience of a ``scim`` token.
-SCIM_BASE = "/scim/v2"
 
 
 def generate_client_token(client, scope: str) -> dict:

@@ -12,8 +12,6 @@ from scim2_models import Error, SCIMException
 
 #: RFC 7644 3.1: what we answer with (and accept, besides application/json).
 MEDIA_TYPE = "application/scim+json"
-#: The prefix of every SCIM path (idp.paths decides this is a program's path).
-PREFIX = "/scim/"
 #: Bearer token errors (RFC 6750 3.1), for WWW-Authenticate.
 INVALID_TOKEN = "invalid_token"
 INSUFFICIENT_SCOPE = "insufficient_scope"
@@ -33,10 +31,6 @@ class BearerError(SCIMException):
         if self.error == INSUFFICIENT_SCOPE:
             challenge += ', scope="scim"'
         return challenge
-
-
-def is_scim_path(path: str) -> bool:
-    return path.startswith(PREFIX)
 
 
 def response(status: int, detail: str, scim_type: str | None = None,

@@ -148,8 +148,6 @@ def condition(expression: str | None):
         # Syntax only: values are checked here, per attribute. Bound to the User model,
         # scim2-models would also refuse a stored address email-validator dislikes.
         parsed = ScimFilter(expression)
-    except InvalidFilterException:
-        raise
     except (ValueError, TypeError, RecursionError) as error:
         raise InvalidFilterException(detail=f"invalid filter: {error}") from None
     return _ToSql().visit(parsed.ast)

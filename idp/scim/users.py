@@ -26,7 +26,7 @@ from idp.models import Account, Organisation
 from idp.models.account import DISABLED
 from idp.scim import filter as scim_filter
 from idp.scim.auth import Caller
-from idp.scim.errors import MEDIA_TYPE
+from idp.scim.errors import HTTP_DETAILS, MEDIA_TYPE
 from idp.scim.resources import ScimUser, Wanted, dump, invitations, parents, to_user, wanted
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def body() -> dict:
 
 class _Unsupported(SCIMException):
     status = 415
-    _default_detail = "The body must be application/scim+json or application/json."
+    _default_detail = HTTP_DETAILS[415]
 
 
 def _has_nul(value) -> bool:
@@ -77,8 +77,6 @@ def _validated(model, payload: dict, context: Context):
     """scim2-models validation, its errors as RFC 7644 3.12 errors."""
     try:
         return model.model_validate(payload, scim_ctx=context)
-    except SCIMException:
-        raise
     except ValidationError as error:
         raise _from_validation(error) from None
 
@@ -207,17 +205,22 @@ def search(caller: Caller, source=None) -> dict:
     start = max(_whole_number("startIndex", source.get("startIndex"), 1), 1)
     count = min(max(_whole_number("count", source.get("count"), largest), 0), largest)
     parameters = _response_parameters(source)
-    matching = _reach(caller).where(condition)
-    total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
-    accounts = []
-    if count:
-        accounts = list(db.session.scalars(
-            matching.order_by(Account.id).offset(start - 1).limit(count)))
+    page, counted = statements(caller, condition, start, count)
+    total = db.session.scalar(counted)
+    accounts = list(db.session.scalars(page)) if count else []
     states = invitations(accounts)
     listed = ListResponse[ScimUser](
         total_results=total, start_index=start, items_per_page=len(accounts),
         resources=[to_user(account, states[account.id]) for account in accounts])
     return listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+
+
+def statements(caller: Caller, condition, start: int, count: int):
+    """The two statements of a search: its page and its totalResults count (also what
+    bench/scim.py has PostgreSQL explain)."""
+    matching = _reach(caller).where(condition)
+    return (matching.order_by(Account.id).offset(start - 1).limit(count),
+            select(func.count()).select_from(matching.subquery()))
 
 
 def get(caller: Caller, subject: str) -> ScimUser:
@@ -258,8 +261,6 @@ def replace(caller: Caller, subject: str, payload: dict) -> ScimUser:
         new = _validated(ScimUser, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
         try:
             new.replace(current)
-        except SCIMException:
-            raise
         except (ValueError, TypeError) as error:
             raise InvalidValueException(detail=str(error)) from None
         return _checked(wanted(new, current))
@@ -275,8 +276,6 @@ def patch(caller: Caller, subject: str, payload: dict) -> ScimUser:
         patched = current.model_copy(deep=True)
         try:
             operations.patch(patched)
-        except SCIMException:
-            raise
         except (ValueError, TypeError) as error:
             raise InvalidValueException(detail=str(error)) from None
         return _checked(wanted(patched, current))
@@ -317,12 +316,15 @@ def _checked(new: Wanted) -> Wanted:
 
 
 #: RFC 7644 3.12 details for the accounts layer's refusals (``Refused.code``): its own
-#: sentences are Dutch, for staff; a SCIM client is a program, read by its developers.
+#: sentences are Dutch, for staff; a SCIM client is a program, read by its developers. The
+#: limits are the accounts layer's own, so the two cannot disagree.
 REFUSALS = {
     "invalid_email": "emails: not a valid e-mail address.",
-    "invalid_username": "userName: 1 to 150 characters, without spaces or control characters.",
-    "invalid_name": "name: at most 200 characters.",
-    "invalid_external_id": "externalId: 1 to 200 characters, not only spaces.",
+    "invalid_username": f"userName: 1 to {actions.MAX_USERNAME} characters, without spaces or "
+                        "control characters.",
+    "invalid_name": f"name: at most {actions.MAX_NAME} characters.",
+    "invalid_external_id": f"externalId: 1 to {actions.MAX_EXTERNAL_ID} characters, not only "
+                           "spaces.",
     "duplicate_username": "userName: another User of this organisation already has it.",
     "duplicate_email": "emails: another User of this organisation already has this address "
                        "(in any case).",

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from idp import outages, throttle
 from idp.extensions import db
-from idp.paths import is_api_path
+from idp.paths import is_api_path, is_scim_path
 from idp.scim import errors as scim_errors
 from idp.sessions.browser import discard_changes
 
@@ -90,7 +90,7 @@ def refuse(status: int, message: str | None = None, description: str | None = No
     """A request we will not handle: for people a page with ``message`` and ``status``; for
     programs 400 ``invalid_request`` (RFC 6749 5.2) with ``description`` for the developer
     (at /scim/, an RFC 7644 3.12 error)."""
-    if scim_errors.is_scim_path(request.path):
+    if is_scim_path(request.path):
         return scim_errors.for_status(400, description)
     if is_api_path(request.path):
         return _client_error(400, "invalid_request", description)
@@ -100,7 +100,7 @@ def refuse(status: int, message: str | None = None, description: str | None = No
 def _answer(status: int, client_code: str | None = None):
     if status >= 500:
         discard_changes()
-    if scim_errors.is_scim_path(request.path):
+    if is_scim_path(request.path):
         return scim_errors.for_status(status)
     if is_api_path(request.path):
         return _client_error(status, client_code or _client_code(status))
@@ -111,7 +111,7 @@ def unavailable_answer(client_code: str = "temporarily_unavailable") -> Response
     """The 503 while Redis or the database is down: the Dutch page, or an RFC 6749 error."""
     discard_changes()
     g.signin = None  # the page shows nobody signed in: finding out needs what just failed
-    if scim_errors.is_scim_path(request.path):
+    if is_scim_path(request.path):
         return scim_errors.for_status(503)
     if is_api_path(request.path):
         return _client_error(503, client_code)

@@ -13,8 +13,8 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from idp.i18n import MAX_UI_LOCALES
-from idp.scim.errors import is_scim_path
 from idp.oauth.id_token_hint import LONGEST_HINT
+from idp.paths import is_scim_path
 from idp.web.errors import refuse
 from idp.web.oauth import MAX_AGE, MAX_STATE, refuse_authorization_request
 

@@ -4,7 +4,6 @@ import json
 
 from flask import Blueprint, current_app, g, request
 from scim2_models import InvalidValueException, SCIMException
-from werkzeug.exceptions import HTTPException
 
 from idp.oauth.tokens import SCIM_BASE
 from idp.scim import auth, discovery, errors, users
@@ -27,17 +26,9 @@ def authenticate():
 
 @bp.errorhandler(SCIMException)
 def scim_error(error):
+    # Other refusals (413 while reading a body, 405, 404) get the same RFC 7644 body from the
+    # app's handler (idp.web.errors), which answers every /scim/ path so.
     return errors.from_exception(error)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(error):
-    # E.g. 413 while reading a body over the limit, 405 for a method a route does not take.
-    response = errors.for_status(error.code or 400)
-    allow = dict(error.get_headers()).get("Allow")
-    if allow:
-        response.headers["Allow"] = allow
-    return response
 
 
 def _answer(body: dict, status: int = 200, etag: str | None = None, location: str | None = None):
