@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from idp import clock, mail, throttle
+from idp.accounts import notices
 from idp.auth import passwords
 from idp.extensions import db
 from idp.models import Account
@@ -65,11 +66,9 @@ def notify(account: Account, failures: int) -> None:
 
 def _send(account: Account, permanent: bool) -> None:
     config = current_app.config
-    text, html = mail.render(
-        "locked", account=account, organisation=account.organisation.display_name,
+    mail.send(notices.compose(
+        account, "locked", "Uw account is geblokkeerd",
         permanent=permanent, minutes=config["IDP_LOCKOUT_SECONDS"] // 60,
         attempts=config["IDP_LOCKOUT_PERMANENT_AFTER" if permanent else "IDP_LOCKOUT_AFTER"],
         helpdesk_url=config["IDP_HELPDESK_URL"],
-    )
-    subject = f"[{config['IDP_BRAND']}] Uw account is geblokkeerd"
-    mail.send(mail.build(account.email, subject, text, html))
+    ))

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from idp import clock, crypto
-from idp.accounts import links, recovery
+from idp.accounts import links, notices, recovery
 from idp.auth import password_policy, totp
 from idp.extensions import db
 from idp.models import Account
@@ -203,7 +203,7 @@ def enrol():
             return render_template(
                 "links/problem.html", title=_("App koppelen"),
                 login_url=url_for("login.login", **flow),
-                message=str(ALREADY_LINKED) % {"helpdesk": links.helpdesk_contact(account)}), 409
+                message=str(ALREADY_LINKED) % {"helpdesk": notices.helpdesk_contact(account)}), 409
     return render_template("links/enrol.html", form=form, account=account,
                            title=_("App koppelen"), action=url_for("links.enrol"),
                            at_sign_in=True, **totp.enrolment(secret, account)), (
