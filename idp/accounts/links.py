@@ -10,7 +10,7 @@ member's approval (four eyes) has no token yet: it is made, and sent, when appro
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from idp import clock, crypto, mail
 from idp.accounts import notices
@@ -96,6 +96,14 @@ def approve(link: AccountLink, approved_by: str) -> str | None:
     ).rowcount == 1
     db.session.refresh(link)
     return token if approved else None
+
+
+def app_reset_waiting(account_id):
+    """An EXISTS clause: the helpdesk reset the account's app, and its unused link to link a new
+    one is the way back (not linking an app at sign-in)."""
+    return exists().where(AccountLink.account_id == account_id,
+                          AccountLink.purpose == NEW_AUTHENTICATOR,
+                          AccountLink.used_at.is_(None))
 
 
 def pending_approval(account: Account) -> AccountLink | None:

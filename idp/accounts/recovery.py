@@ -10,7 +10,7 @@ page's rules: a locked account's right answer is refused like a wrong one (the l
 tells the real owner), and an IP address or organisation with too many failures gets 429.
 """
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import or_, update
 
 from idp import audit, clock, sessions, throttle
 from idp.accounts import links, notices
@@ -19,7 +19,6 @@ from idp.extensions import db
 from idp.flows import lockout
 from idp.models import Account, AccountLink
 from idp.models.account import ACTIVE
-from idp.models.account_link import NEW_AUTHENTICATOR
 
 #: The audit log's name for the account holder acting on their own account.
 SELF = links.SELF
@@ -109,13 +108,10 @@ def enrol_at_sign_in(account: Account, secret_encrypted: bytes, step: int, ip: s
     while no app is linked (one conditional UPDATE, so of two windows exactly one links its
     app), the account is active and no helpdesk reset is waiting (that link is the way then).
     False if any of that changed since the password was checked."""
-    reset_pending = exists().where(AccountLink.account_id == Account.id,
-                                   AccountLink.purpose == NEW_AUTHENTICATOR,
-                                   AccountLink.used_at.is_(None))
     linked = db.session.execute(
         update(Account)
         .where(Account.id == account.id, Account.totp_secret_encrypted.is_(None),
-               Account.status == ACTIVE, ~reset_pending,
+               Account.status == ACTIVE, ~links.app_reset_waiting(Account.id),
                or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
         .values(totp_secret_encrypted=secret_encrypted, totp_last_step=step,
                 version=Account.version + 1, updated_at=clock.timestamp())

@@ -20,11 +20,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from idp import clock, crypto, metrics, throttle
+from idp.accounts import links
 from idp.auth import passwords, totp
 from idp.flows import lockout
 from idp.extensions import db, store
-from idp.models import Account, AccountLink, Organisation
-from idp.models.account_link import NEW_AUTHENTICATOR
+from idp.models import Account, Organisation
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +167,7 @@ def _check_credentials(account, org, password, code) -> Outcome:
 
 def awaits_new_authenticator_link(account) -> bool:
     """The helpdesk reset this account's app: an e-mailed link (used or not) is the way back."""
-    return db.session.scalar(
-        select(AccountLink.id).where(AccountLink.account_id == account.id,
-                                     AccountLink.purpose == NEW_AUTHENTICATOR,
-                                     AccountLink.used_at.is_(None)).limit(1)
-    ) is not None
+    return bool(db.session.scalar(select(links.app_reset_waiting(account.id))))
 
 
 # --- flows: an authorization request waiting for the parent to sign in ------------------------
