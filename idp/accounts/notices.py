@@ -57,6 +57,10 @@ PASSWORD_CHANGED = Notice("Uw wachtwoord is gewijzigd", (
     "Het wachtwoord van uw account is gewijzigd. U bent overal uitgelogd; log in met uw nieuwe "
     "wachtwoord.",
 ))
+#: The account holder changed it on the account page (the browser they used stays signed in).
+PASSWORD_CHANGED_BY_HOLDER = Notice("Uw wachtwoord is gewijzigd", (
+    "U heeft het wachtwoord van uw account gewijzigd. Op uw andere apparaten bent u uitgelogd.",
+))
 AUTHENTICATOR_LINKED = Notice("Uw nieuwe app is gekoppeld", (
     "Er is een nieuwe app Google Authenticator aan uw account gekoppeld. Vanaf nu werken alleen "
     "de codes van die app; de codes van een eerdere app werken niet meer.",
