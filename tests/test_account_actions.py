@@ -436,6 +436,26 @@ def test_invite_command_suggests_a_username_and_audits(app, runner, make_org, ma
     assert [(e.actor, e.action) for e in events(app)] == [("Piet", "account.invite")]
 
 
+def test_invite_command_again_changes_the_address_and_sends_a_new_link(app, runner, make_org,
+                                                                       mailbox):
+    make_org()
+    first = cli(runner, "parent", "invite", "--org", "PO2806", "--email", "z@example.org",
+                "--username", "Zoe.dewit", "--name", "Zoë de Wit", "--actor", "Piet")
+    assert first.exit_code == 0, first.output
+    again = cli(runner, "parent", "invite", "--org", "PO2806", "--email", "zoe@example.org",
+                "--username", "Zoe.dewit", "--name", "Zoë de Wit", "--actor", "Piet")
+    assert again.exit_code == 0, again.output
+    assert [(e.actor, e.action) for e in events(app)] == [
+        ("Piet", "account.invite"), ("Piet", "account.update"), ("Piet", "account.resend")]
+    assert sorted((m["To"], m["Subject"]) for m in mailbox.messages()) == [
+        ("z@example.org", "[Ouderportaal] Uw e-mailadres is gewijzigd"),
+        ("z@example.org", "[Ouderportaal] Welkom, nieuwe gebruiker"),
+        ("zoe@example.org", "[Ouderportaal] Welkom, nieuwe gebruiker")]
+    with app.app_context():
+        links = db.session.scalars(select(Activation).order_by(Activation.id)).all()
+        assert [link.used_at is None for link in links] == [False, True]
+
+
 @pytest.mark.parametrize("command", ["unlock", "logout", "reset-password", "disable", "enable",
                                      "reset-authenticator", "delete"])
 def test_helpdesk_commands_require_a_reason(runner, parent, command):

@@ -422,14 +422,12 @@ def _update_profile(account: Account, actor: Actor, *, email=None, name=None, us
                     external_id=None) -> AfterCommit:
     org = account.organisation
     changes = {}
-    if email is not None and _clean_email(email) != account.email:
-        changes["email"] = _clean_email(email)
-    if username is not None and _clean_username(username) != account.username:
-        changes["username"] = _clean_username(username)
-    if name is not None and _clean_name(name) != account.name:
-        changes["name"] = _clean_name(name)
-    if external_id is not None and _clean_external_id(external_id) != account.external_id:
-        changes["external_id"] = _clean_external_id(external_id)
+    for field, value, clean in (("email", email, _clean_email),
+                                ("username", username, _clean_username),
+                                ("name", name, _clean_name),
+                                ("external_id", external_id, _clean_external_id)):
+        if value is not None and (cleaned := clean(value)) != getattr(account, field):
+            changes[field] = cleaned
     if not changes:
         return []
     _check_unique(org, account, username=changes.get("username"),

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp import audit, clock, mail
 from idp.accounts import actions
+from idp.accounts.actions import MAX_EMAIL, MAX_EXTERNAL_ID, MAX_NAME, MAX_USERNAME
 from idp.extensions import db
 from idp.flows import activation
 from idp.models import Account, Activation, AuditEvent, Organisation
@@ -40,7 +41,6 @@ from idp.models.account import ACTIVE, DISABLED, INVITED
 
 #: A file with more rows is refused as a whole (split it): the dry run is shown in one page.
 MAX_ROWS = 50_000
-MAX_EMAIL, MAX_USERNAME, MAX_NAME, MAX_EXTERNAL_ID = 320, 150, 200, 200
 
 #: Header names as staff write them (lower case, spaces and dashes as underscores).
 COLUMNS = {

@@ -10,9 +10,10 @@ member's approval (four eyes) has no token yet: it is made, and sent, when appro
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from idp import clock, crypto, mail
+from idp.accounts import notices
 from idp.auth import totp
 from idp.extensions import db
 from idp.models import Account, AccountLink
@@ -97,6 +98,14 @@ def approve(link: AccountLink, approved_by: str) -> str | None:
     return token if approved else None
 
 
+def app_reset_waiting(account_id):
+    """An EXISTS clause: the helpdesk reset the account's app, and its unused link to link a new
+    one is the way back (not linking an app at sign-in)."""
+    return exists().where(AccountLink.account_id == account_id,
+                          AccountLink.purpose == NEW_AUTHENTICATOR,
+                          AccountLink.used_at.is_(None))
+
+
 def pending_approval(account: Account) -> AccountLink | None:
     """The account's reset waiting for a second staff member, if any."""
     return db.session.scalar(
@@ -110,21 +119,13 @@ def pending_approval(account: Account) -> AccountLink | None:
 def send(link: AccountLink, token: str) -> None:
     """E-mail the link to the account holder's own address (raises mail.MailError)."""
     account = link.account
-    config = current_app.config
     _, _, template, subject = KINDS[link.purpose]
-    text, html = mail.render(
-        template, account=account, organisation=account.organisation.display_name,
-        link=url(link.purpose, token), minutes=ttl(link.purpose) // 60,
-        days=ttl(link.purpose) // 86400, two_factor=account.organisation.requires_2fa,
-        helpdesk=helpdesk_contact(account), requested_by_self=link.requested_by == SELF,
-    )
-    mail.send(mail.build(account.email, f"[{config['IDP_BRAND']}] {subject}", text, html))
-
-
-def helpdesk_contact(account: Account) -> str:
-    """Whom the account holder contacts: the organisation's helpdesk, else the organisation."""
-    org = account.organisation
-    return org.helpdesk_contact or org.name
+    mail.send(notices.compose(
+        account, template, subject, link=url(link.purpose, token),
+        minutes=ttl(link.purpose) // 60, days=ttl(link.purpose) // 86400,
+        two_factor=account.organisation.requires_2fa,
+        helpdesk=notices.helpdesk_contact(account), requested_by_self=link.requested_by == SELF,
+    ))
 
 
 # --- the account holder's side ----------------------------------------------------------------

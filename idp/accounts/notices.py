@@ -3,6 +3,9 @@ and whom to contact if that was not them. E-mails are Dutch only (README, "Langu
 
 A notice never carries a link or a secret. One that cannot be sent is logged: the action it
 reports is done and stays done.
+
+``compose`` addresses every e-mail to an account holder the same way, also the ones with a
+link (welcome, new password, new app) and the lock e-mail.
 """
 
 import logging
@@ -12,7 +15,6 @@ from email.message import Message
 from flask import current_app
 
 from idp import mail
-from idp.accounts.links import helpdesk_contact
 from idp.models import Account
 
 
@@ -55,6 +57,10 @@ PASSWORD_CHANGED = Notice("Uw wachtwoord is gewijzigd", (
     "Het wachtwoord van uw account is gewijzigd. U bent overal uitgelogd; log in met uw nieuwe "
     "wachtwoord.",
 ))
+#: The account holder changed it on the account page (the browser they used stays signed in).
+PASSWORD_CHANGED_BY_HOLDER = Notice("Uw wachtwoord is gewijzigd", (
+    "U heeft het wachtwoord van uw account gewijzigd. Op uw andere apparaten bent u uitgelogd.",
+))
 AUTHENTICATOR_LINKED = Notice("Uw nieuwe app is gekoppeld", (
     "Er is een nieuwe app Google Authenticator aan uw account gekoppeld. Vanaf nu werken alleen "
     "de codes van die app; de codes van een eerdere app werken niet meer.",
@@ -67,14 +73,26 @@ ERASED = Notice("Uw account is verwijderd", (
 log = logging.getLogger(__name__)
 
 
+def helpdesk_contact(account: Account) -> str:
+    """Whom the account holder contacts: the organisation's helpdesk, else the organisation."""
+    org = account.organisation
+    return org.helpdesk_contact or org.name
+
+
+def compose(account: Account, template: str, subject: str, *, to: str | None = None,
+            **context) -> Message:
+    """An e-mail from ``templates/mail/<template>`` to the account holder (or ``to``), naming
+    the account and its organisation, with the brand in the subject."""
+    text, html = mail.render(template, account=account,
+                             organisation=account.organisation.display_name, **context)
+    return mail.build(to or account.email, f"[{current_app.config['IDP_BRAND']}] {subject}",
+                      text, html)
+
+
 def prepare(account: Account, notice: Notice, *, to: str | None = None) -> Message:
     """The message, made now (for an account about to be erased)."""
-    config = current_app.config
-    text, html = mail.render(
-        "notice", account=account, organisation=account.organisation.display_name,
-        lines=notice.lines, imposed=notice.imposed, helpdesk=helpdesk_contact(account),
-    )
-    return mail.build(to or account.email, f"[{config['IDP_BRAND']}] {notice.subject}", text, html)
+    return compose(account, "notice", notice.subject, to=to, lines=notice.lines,
+                   imposed=notice.imposed, helpdesk=helpdesk_contact(account))
 
 
 def deliver(message: Message) -> None:

@@ -4,13 +4,13 @@ code after the account was made.
 
 An e-mail alone never takes over an account: a new password still needs the code from the app
 (where the organisation uses two-factor and an app is linked), and a new app needs the
-password. Those checks count as sign-in attempts (idp.throttle): whoever holds a link gets no
+password. Those checks count as sign-in attempts (idp.flows.lockout): whoever holds a link gets no
 more guesses at the password or the code than at the sign-in page, and the answers follow that
 page's rules: a locked account's right answer is refused like a wrong one (the lock e-mail
 tells the real owner), and an IP address or organisation with too many failures gets 429.
 """
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import or_, update
 
 from idp import audit, clock, sessions, throttle
 from idp.accounts import links, notices
@@ -19,7 +19,6 @@ from idp.extensions import db
 from idp.flows import lockout
 from idp.models import Account, AccountLink
 from idp.models.account import ACTIVE
-from idp.models.account_link import NEW_AUTHENTICATOR
 
 #: The audit log's name for the account holder acting on their own account.
 SELF = links.SELF
@@ -37,26 +36,19 @@ def throttled(account: Account, ip: str | None) -> bool:
     return throttle.source_refusal(ip or "", account.organisation.code) is not None
 
 
-def _allowed(account: Account, ip: str | None, *, hashing: bool) -> bool:
-    """Not locked and not waiting (the sign-in page's rules). A refusal looks like a wrong
-    answer and takes as long (a hash where the check is a password); it counts for the IP."""
-    if throttle.account_refusal(account.organisation.code, account.username, account):
-        if hashing:
-            passwords.verify_password(None, "")
-        throttle.record_source_failure(ip or "", account.organisation.code)
-        return False
-    return True
+def _refused(account: Account, ip: str | None, password: str | None = None) -> bool:
+    """Locked or waiting (the sign-in page's rule, idp.flows.lockout)."""
+    return lockout.refused(account.organisation.code, account.username, account, ip or "",
+                           password=password) is not None
 
 
 def _failed(account: Account, ip: str | None) -> None:
-    failures = throttle.record_failure(account.organisation.code, account.username)
-    throttle.record_source_failure(ip or "", account.organisation.code)
-    lockout.notify(account, failures)
+    lockout.failed(account.organisation.code, account.username, account, ip or "")
 
 
 def check_password(account: Account, password: str, ip: str | None) -> bool:
     """The account's own password, under the sign-in throttling rules."""
-    if not _allowed(account, ip, hashing=True):
+    if _refused(account, ip, password):
         return False
     if not passwords.verify_password(account.password_hash, password):
         _failed(account, ip)
@@ -67,7 +59,7 @@ def check_password(account: Account, password: str, ip: str | None) -> bool:
 def check_code(account: Account, code: str, ip: str | None) -> bool:
     """The app's current code (not one used before), under the sign-in throttling rules.
     Records the code's step; the caller commits."""
-    if not _allowed(account, ip, hashing=False):
+    if _refused(account, ip):
         return False
     if not totp.accept_for_account(account, totp.decrypt_secret(account.totp_secret_encrypted),
                                    code):
@@ -116,13 +108,10 @@ def enrol_at_sign_in(account: Account, secret_encrypted: bytes, step: int, ip: s
     while no app is linked (one conditional UPDATE, so of two windows exactly one links its
     app), the account is active and no helpdesk reset is waiting (that link is the way then).
     False if any of that changed since the password was checked."""
-    reset_pending = exists().where(AccountLink.account_id == Account.id,
-                                   AccountLink.purpose == NEW_AUTHENTICATOR,
-                                   AccountLink.used_at.is_(None))
     linked = db.session.execute(
         update(Account)
         .where(Account.id == account.id, Account.totp_secret_encrypted.is_(None),
-               Account.status == ACTIVE, ~reset_pending,
+               Account.status == ACTIVE, ~links.app_reset_waiting(Account.id),
                or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
         .values(totp_secret_encrypted=secret_encrypted, totp_last_step=step,
                 version=Account.version + 1, updated_at=clock.timestamp())

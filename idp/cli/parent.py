@@ -98,8 +98,7 @@ def invite(org_code, email, username, name, external_id, actor):
         select(Account).where(Account.organisation_id == org.id, Account.username == username))
     try:
         if existing is not None and existing.status == INVITED and existing.role is None:
-            actions.update_profile(existing, Actor(actor), email=email, name=name)
-            actions.resend_invitation(existing, Actor(actor))
+            actions.change(existing, Actor(actor), email=email, name=name, resend=True)
             account = existing
         else:
             account = actions.invite(org, email, username, name, Actor(actor),

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from idp import clock, crypto, mail, metrics
+from idp.accounts import notices
 from idp.auth import passwords, totp
 from idp.extensions import db
 from idp.models import Account, Activation, Organisation
@@ -100,17 +101,13 @@ def send_welcome(account: Account, token: str) -> None:
 def welcome(account: Account, token: str) -> Message:
     """The welcome e-mail with the activation link, to the account's address."""
     config = current_app.config
-    context = dict(
-        account=account,
-        organisation=account.organisation.display_name,
+    return notices.compose(
+        account, "welcome", "Welkom, nieuwe gebruiker",
         link=activation_url(token),
         two_factor=account.organisation.requires_2fa or account.is_staff,
         help_url=config["IDP_TWO_FACTOR_HELP_URL"],
         expires_days=config["IDP_ACTIVATION_TTL"] // 86400,
     )
-    text, html = mail.render("welcome", **context)
-    subject = f"[{config['IDP_BRAND']}] Welkom, nieuwe gebruiker"
-    return mail.build(account.email, subject, text, html)
 
 
 # --- the parent's side ------------------------------------------------------------------------

@@ -20,11 +20,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from idp import clock, crypto, metrics, throttle
+from idp.accounts import links
 from idp.auth import passwords, totp
 from idp.flows import lockout
 from idp.extensions import db, store
-from idp.models import Account, AccountLink, Organisation
-from idp.models.account_link import NEW_AUTHENTICATOR
+from idp.models import Account, Organisation
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,8 @@ def _attempt(org, username, password, code, ip) -> Outcome:
     account = db.session.scalar(
         select(Account).where(Account.organisation_id == org.id, Account.username == username)
     )
-    refusal = throttle.account_refusal(org.code, username, account)
+    refusal = lockout.refused(org.code, username, account, ip, password=password)
     if refusal:
-        passwords.verify_password(None, password)  # as slow as a wrong password: no oracle
-        throttle.record_source_failure(ip, org.code)
         log.info("sign-in refused: account %s", refusal)
         return Outcome(None, result=LOCKED)
     outcome = _check_credentials(account, org, password, code)
@@ -87,10 +85,7 @@ def _attempt(org, username, password, code, ip) -> Outcome:
             _upgrade_hash(outcome.account, password)
             return outcome
         return _succeeded(org, outcome, password)
-    failures = throttle.record_failure(org.code, username)
-    throttle.record_source_failure(ip, org.code)
-    if account is not None and account.is_active:
-        lockout.notify(account, failures)
+    lockout.failed(org.code, username, account, ip)
     return outcome
 
 
@@ -110,7 +105,9 @@ def confirm_code(account: Account, code: str, ip: str, *, step_up: bool = False)
     org = account.organisation
     if throttle.source_refusal(ip, org.code):
         outcome = Outcome(None, result=THROTTLED)
-    elif throttle.account_refusal(org.code, account.username, account) or not account.is_active:
+    elif lockout.refused(org.code, account.username, account, ip):
+        outcome = Outcome(None, result=LOCKED)
+    elif not account.is_active:  # disabled since the password: refused like a locked one
         throttle.record_source_failure(ip, org.code)
         outcome = Outcome(None, result=LOCKED)
     elif _code_ok(account, code):
@@ -119,9 +116,7 @@ def confirm_code(account: Account, code: str, ip: str, *, step_up: bool = False)
             throttle.record_success(org.code, account.username)
         outcome = proved if step_up else _succeeded(org, proved)
     else:
-        failures = throttle.record_failure(org.code, account.username)
-        throttle.record_source_failure(ip, org.code)
-        lockout.notify(account, failures)
+        lockout.failed(org.code, account.username, account, ip)
         outcome = Outcome(None)
     metrics.SIGN_INS.labels(outcome.result).inc()
     return outcome
@@ -172,11 +167,7 @@ def _check_credentials(account, org, password, code) -> Outcome:
 
 def awaits_new_authenticator_link(account) -> bool:
     """The helpdesk reset this account's app: an e-mailed link (used or not) is the way back."""
-    return db.session.scalar(
-        select(AccountLink.id).where(AccountLink.account_id == account.id,
-                                     AccountLink.purpose == NEW_AUTHENTICATOR,
-                                     AccountLink.used_at.is_(None)).limit(1)
-    ) is not None
+    return bool(db.session.scalar(select(links.app_reset_waiting(account.id))))
 
 
 # --- flows: an authorization request waiting for the parent to sign in ------------------------

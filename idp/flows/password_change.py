@@ -19,9 +19,6 @@ from idp.models.account_link import PASSWORD_RESET
 
 log = logging.getLogger(__name__)
 
-CHANGED = notices.Notice("Uw wachtwoord is gewijzigd", (
-    "U heeft het wachtwoord van uw account gewijzigd. Op uw andere apparaten bent u uitgelogd.",
-))
 #: What went wrong: the current credentials, or the new password (then the policy's sentence).
 WRONG_CURRENT = "wrong_current"
 
@@ -54,7 +51,7 @@ def change(account: Account, current: str, code: str, new: str, keep_sid: str,
     db.session.commit()
     ended = sessions.end_all_for(account.id, sessions.ADMIN, keep=keep_sid)
     log.info("password changed by the account holder; %d other session(s) ended", ended)
-    notices.send(account, CHANGED)
+    notices.send(account, notices.PASSWORD_CHANGED_BY_HOLDER)
     return None
 
 

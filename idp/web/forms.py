@@ -68,6 +68,12 @@ def new_password_fields():
     return password, password_again
 
 
+def current_password_field(label=_l("Wachtwoord"), message=_l("Vul uw wachtwoord in.")):
+    """The account's own password (sign-in, the account page, a new app's link)."""
+    return PasswordField(label, validators=[DataRequired(message), too_long(MAX_PASSWORD)],
+                         render_kw={"autocomplete": "current-password"})
+
+
 class ActivationForm(FlaskForm):
     password, password_again = new_password_fields()
     code = code_field()
@@ -89,11 +95,7 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(_l("Vul uw gebruikersnaam in.")), too_long(MAX_USERNAME)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
-    password = PasswordField(
-        _l("Wachtwoord"),
-        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = current_password_field()
     code = StringField(
         _l("Code"),
         filters=[without_spaces],
@@ -121,11 +123,8 @@ class ForgottenPasswordForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Huidig wachtwoord"),
-        validators=[DataRequired(_l("Vul uw huidige wachtwoord in.")), too_long(MAX_PASSWORD)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    current_password = current_password_field(_l("Huidig wachtwoord"),
+                                              _l("Vul uw huidige wachtwoord in."))
     code = code_field(_l("Code uit de app"))
     password, password_again = new_password_fields()
 
@@ -133,11 +132,7 @@ class PasswordChangeForm(FlaskForm):
 class CurrentPasswordForm(FlaskForm):
     """The account's own password, to prove more than the e-mail (a new app)."""
 
-    password = PasswordField(
-        _l("Wachtwoord"),
-        validators=[DataRequired(_l("Vul uw wachtwoord in.")), too_long(MAX_PASSWORD)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = current_password_field()
 
 
 class CodeForm(FlaskForm):

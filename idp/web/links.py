@@ -10,6 +10,7 @@ server-side session), so it does not linger in browser history or leak through a
 """
 
 import base64
+import functools
 
 from flask import (Blueprint, current_app, redirect, render_template, request, session,
                    url_for)
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from idp import clock, crypto
-from idp.accounts import links, recovery
+from idp.accounts import links, notices, recovery
 from idp.auth import password_policy, totp
 from idp.extensions import db
 from idp.models import Account
@@ -57,11 +58,21 @@ def _open(token: str, purpose: str, endpoint: str):
     return redirect(url_for(endpoint))
 
 
-def _lookup(purpose: str) -> links.Lookup:
-    held = session.get(LINK_KEY) or {}
-    if held.get("purpose") != purpose or not held.get("hash"):
-        return links.Lookup(None, links.UNKNOWN)
-    return links.find(held["hash"], purpose, hashed=True)
+def _held_link(purpose: str):
+    """For a view of the link held in the session (``_open``): the view gets the link and its
+    account while the link is usable, else the page says why it is not."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper():
+            held = session.get(LINK_KEY) or {}
+            if held.get("purpose") != purpose or not held.get("hash"):
+                return _problem(purpose, links.UNKNOWN)
+            lookup = links.find(held["hash"], purpose, hashed=True)
+            if lookup.link is None:
+                return _problem(purpose, lookup.problem)
+            return view(lookup.link, lookup.link.account)
+        return wrapper
+    return decorate
 
 
 def _problem(purpose: str, problem: str):
@@ -95,11 +106,8 @@ def open_reset(token):
 
 
 @bp.route("/herstellen", methods=["GET", "POST"])
-def reset():
-    lookup = _lookup(PASSWORD_RESET)
-    if lookup.link is None:
-        return _problem(PASSWORD_RESET, lookup.problem)
-    link, account = lookup.link, lookup.link.account
+@_held_link(PASSWORD_RESET)
+def reset(link, account):
     with_code = recovery.needs_code(account)
     form = ActivationForm()
     if not with_code:
@@ -132,11 +140,8 @@ def open_new_app(token):
 
 
 @bp.route("/nieuwe-app", methods=["GET", "POST"])
-def new_app():
-    lookup = _lookup(NEW_AUTHENTICATOR)
-    if lookup.link is None:
-        return _problem(NEW_AUTHENTICATOR, lookup.problem)
-    link, account = lookup.link, lookup.link.account
+@_held_link(NEW_AUTHENTICATOR)
+def new_app(link, account):
     if session.get(VERIFIED_KEY) != link.id:
         form = CurrentPasswordForm()
         if form.validate_on_submit():
@@ -203,7 +208,7 @@ def enrol():
             return render_template(
                 "links/problem.html", title=_("App koppelen"),
                 login_url=url_for("login.login", **flow),
-                message=str(ALREADY_LINKED) % {"helpdesk": links.helpdesk_contact(account)}), 409
+                message=str(ALREADY_LINKED) % {"helpdesk": notices.helpdesk_contact(account)}), 409
     return render_template("links/enrol.html", form=form, account=account,
                            title=_("App koppelen"), action=url_for("links.enrol"),
                            at_sign_in=True, **totp.enrolment(secret, account)), (
