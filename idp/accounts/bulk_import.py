@@ -343,16 +343,16 @@ BATCH = 200
 
 
 def run(org: Organisation, data: bytes, actor: actions.Actor, *, resend_expired: bool = False,
-        progress: Progress | None = None, source: str = "") -> Outcome:
+        progress: Progress | None = None, source: str = "", planned: Plan | None = None) -> Outcome:
     """Invite every row the dry run would invite, now. Rows with a problem are left alone.
 
     Batches of ``BATCH`` rows, each one transaction: nothing of a batch is committed, and none
     of its e-mails sent, until all of it is done, so an import that crashes leaves whole
     batches behind and running the file again finishes it. One audit event for the import as a
     whole (``account.bulk_import``: counts, the file's SHA-256), besides each invitation's own.
+    ``planned``: the plan of ``data`` the caller has just made (and compared), not made again.
     """
-    rows, _ = read(data)
-    current = plan(org, rows, resend_expired=resend_expired)
+    current = planned or plan(org, read(data)[0], resend_expired=resend_expired)
     outcome = Outcome(list(current.steps))
     todo = current.work
     carried_out = []  # (batch, its steps as done): a batch's e-mails may still fail its rows
@@ -382,7 +382,8 @@ def run(org: Organisation, data: bytes, actor: actions.Actor, *, resend_expired:
             outcome.steps[position[id(step)]] = result
     audit.record(actor.name, "account.bulk_import", org.code, organisation_id=org.id,
                  ip=actor.ip, source=source[:200], sha256=hashlib.sha256(data).hexdigest(),
-                 rows=len(rows), stopped=outcome.stopped_at is not None, **outcome.counts())
+                 rows=len(current.steps), stopped=outcome.stopped_at is not None,
+                 **outcome.counts())
     db.session.commit()
     return outcome
 

@@ -82,7 +82,7 @@ def import_parents_run():
         flash(_("Sinds het voorbeeld is er iets veranderd. Kijk het voorbeeld opnieuw na."), "error")
         return _dry_run(data, resend_expired, 409)
     outcome = bulk_import.run(staff.organisation, data, access.actor(),
-                              resend_expired=resend_expired, source="console")
+                              resend_expired=resend_expired, source="console", planned=now)
     problems = [s for s in outcome.steps if s.action == bulk_import.ERROR]
     return render_template("console/import_done.html", counts=outcome.counts(),
                            problems=problems, stopped=outcome.stopped_at)
