@@ -37,13 +37,13 @@ def invitations(count: int) -> list[str]:
 
     tokens = []
     org = db.session.query(Organisation).filter_by(code=seed.ORG_CODE).one()
-    sent = flow._send_welcome
-    flow._send_welcome = lambda account, token: tokens.append(token)
+    sent = flow.send_welcome
+    flow.send_welcome = lambda account, token: tokens.append(token)
     try:
         for n in range(count):
             flow.invite(org, f"nieuw{n}@bench.invalid", f"nieuw{os.getpid()}_{n}")
     finally:
-        flow._send_welcome = sent
+        flow.send_welcome = sent
     return tokens
 
 
