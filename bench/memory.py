@@ -76,6 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4, help="per phase of the mixed load")
     parser.add_argument("--activations", type=int, default=16)
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
             for token in tokens:
                 secrets[token] = flow.pending_secret(flow.find(crypto.token_hash(token)).activation)
         host, port, service = start_service(env, argparse.Namespace(
-            workers=args.workers, threads=args.threads))
+            workers=args.workers, threads=args.threads, server=args.server))
         ours = flows.Ours(host, port, client, 1000)
 
         def run(op, users, seconds):
