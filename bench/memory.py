@@ -29,8 +29,9 @@ from bench.__main__ import GENERATOR_CORE, close, collect_codes, prepared, start
 from bench.environment import Environment
 
 
-def invitations(count: int) -> list[str]:
-    """Activation links for ``count`` new parents (in an app context); no e-mail is sent."""
+def invitations(count: int, name: str = "nieuw") -> list[str]:
+    """Activation links for ``count`` new parents (in an app context); no e-mail is sent. A
+    second call needs another ``name``: inviting a parent again replaces the earlier link."""
     from idp.extensions import db
     from idp.flows import activation as flow
     from idp.models import Organisation
@@ -41,7 +42,7 @@ def invitations(count: int) -> list[str]:
     flow.send_welcome = lambda account, token: tokens.append(token)
     try:
         for n in range(count):
-            flow.invite(org, f"nieuw{n}@bench.invalid", f"nieuw{os.getpid()}_{n}")
+            flow.invite(org, f"{name}{n}@bench.invalid", f"{name}{os.getpid()}_{n}")
     finally:
         flow.send_welcome = sent
     return tokens

@@ -63,9 +63,13 @@ def memory(ours, service, tokens, secrets, workers, threads) -> dict:
     def run(op, users, seconds):
         return asyncio.run(load.closed_loop(ours.host, ours.port, op, users, seconds, warmup=0))
 
-    run(ours.sign_in, concurrency, 4)
+    signed_in = run(ours.sign_in, concurrency, 4)
     after_sign_in = probes.worker_memory(service.pid)
-    run(activate(tokens, lambda t: pyotp.TOTP(secrets[t]).now()), concurrency, 60)
+    activated = run(activate(tokens, lambda t: pyotp.TOTP(secrets[t]).now()), concurrency, 60)
+    for phase, sample in (("sign-in", signed_in), ("activation", activated)):
+        if sample.errors or not sample.completed:  # then the memory figures mean little
+            print(f"{phase}: {sample.completed} done, {sample.errors} errors {sample.first_error}",
+                  file=sys.stderr)
     return {"sign_in": after_sign_in, "activation": probes.worker_memory(service.pid)}
 
 
@@ -87,7 +91,7 @@ def main(argv=None) -> int:
         servers, tokens, secrets = {}, {}, {}
         with app.app_context():
             for name in SERVERS:
-                tokens[name] = invitations(args.activations)
+                tokens[name] = invitations(args.activations, name)
                 for token in tokens[name]:
                     secrets[token] = flow.pending_secret(
                         flow.find(crypto.token_hash(token)).activation)
