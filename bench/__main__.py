@@ -2,9 +2,10 @@
 
 1. the physical limits, on the service's core (bench.limits);
 2. a fresh PostgreSQL database and Redis prefix, migrated and seeded (bench.seed);
-3. the service as in production (gunicorn -c gunicorn.conf.py, several workers) on core 0 and the
-   peer (node-oidc-provider, bench/peer) on core 0 too; this process, the load generator, on
-   core 1;
+3. the service as in production (gunicorn -c gunicorn.conf.py, several workers; ``--server
+   granian`` runs granian on the same app instead, to repeat bench.servers' comparison) on core 0
+   and the peer (node-oidc-provider, bench/peer) on core 0 too; this process, the load generator,
+   on core 1;
 4. several rounds of every measured endpoint, on both; memory, Redis, query plans;
 5. the scale check: the same sign-in and token runs with --scale-accounts parents;
 6. bench/results/latest.json and latest.md. Everything it made is removed at the end.
@@ -12,6 +13,7 @@
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -47,6 +49,8 @@ def parse_args(argv):
     # workers did not add throughput on one core (bench.profile --no-spy).
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", 2)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 2)))
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="the HTTP server of the service (gunicorn: production)")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")
@@ -71,9 +75,9 @@ def measure_limits(quick: bool) -> dict:
 
 
 # --- starting the two servers ------------------------------------------------------------------
-def start_service(env: Environment, args) -> tuple[str, int, object]:
+def start_service(env: Environment, args, name: str = "service") -> tuple[str, int, object]:
     port = free_port()
-    prometheus = env.folder / "prometheus"
+    prometheus = env.folder / f"prometheus-{name}"
     prometheus.mkdir()
     service_env = env.env(
         IDP_ISSUER=f"http://127.0.0.1:{port}", IDP_WORKER="off", IDP_LOG_LEVEL="INFO",
@@ -84,10 +88,23 @@ def start_service(env: Environment, args) -> tuple[str, int, object]:
         GUNICORN_GRACEFUL_TIMEOUT=3,  # an interrupted run leaves keep-alive connections open
         PROMETHEUS_MULTIPROC_DIR=prometheus,  # as the Helm chart runs it
     )
-    process = env.start("service", [*pin(SERVICE_CORE), sys.executable, "-m", "gunicorn",
-                                    "-c", "gunicorn.conf.py", "wsgi:app"],
+    process = env.start(name, [*pin(SERVICE_CORE), *server_command(args, port)],
                         service_env, f"http://127.0.0.1:{port}/readyz")
     return "127.0.0.1", port, process
+
+
+def server_command(args, port: int) -> list[str]:
+    """The production server (gunicorn -c gunicorn.conf.py), or granian on the same app with the
+    same sizes (``--server granian``, for the comparison of issue 16; granian serves no metrics
+    port, loads the app in each worker and has none of gunicorn.conf.py's hooks)."""
+    if getattr(args, "server", "gunicorn") == "granian":
+        if importlib.util.find_spec("granian") is None:
+            raise SystemExit("granian is not installed: pip install -e '.[bench]'")
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", str(args.workers),
+                "--blocking-threads", str(args.threads), "--no-access-log",
+                "--workers-kill-timeout", "3", "wsgi:app"]
+    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 
 
 def start_peer(env: Environment) -> tuple[flows.Peer, object] | None:

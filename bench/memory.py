@@ -29,21 +29,22 @@ from bench.__main__ import GENERATOR_CORE, close, collect_codes, prepared, start
 from bench.environment import Environment
 
 
-def invitations(count: int) -> list[str]:
-    """Activation links for ``count`` new parents (in an app context); no e-mail is sent."""
+def invitations(count: int, name: str = "nieuw") -> list[str]:
+    """Activation links for ``count`` new parents (in an app context); no e-mail is sent. A
+    second call needs another ``name``: inviting a parent again replaces the earlier link."""
     from idp.extensions import db
     from idp.flows import activation as flow
     from idp.models import Organisation
 
     tokens = []
     org = db.session.query(Organisation).filter_by(code=seed.ORG_CODE).one()
-    sent = flow._send_welcome
-    flow._send_welcome = lambda account, token: tokens.append(token)
+    sent = flow.send_welcome
+    flow.send_welcome = lambda account, token: tokens.append(token)
     try:
         for n in range(count):
-            flow.invite(org, f"nieuw{n}@bench.invalid", f"nieuw{os.getpid()}_{n}")
+            flow.invite(org, f"{name}{n}@bench.invalid", f"{name}{os.getpid()}_{n}")
     finally:
-        flow._send_welcome = sent
+        flow.send_welcome = sent
     return tokens
 
 
@@ -76,6 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4, help="per phase of the mixed load")
     parser.add_argument("--activations", type=int, default=16)
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
             for token in tokens:
                 secrets[token] = flow.pending_secret(flow.find(crypto.token_hash(token)).activation)
         host, port, service = start_service(env, argparse.Namespace(
-            workers=args.workers, threads=args.threads))
+            workers=args.workers, threads=args.threads, server=args.server))
         ours = flows.Ours(host, port, client, 1000)
 
         def run(op, users, seconds):

@@ -80,6 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--no-spy", action="store_true", help="only measure (to compare settings)")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
             org, client = seed.org_and_client()
             seed.seed_parents(env.database_url, org.id, 0, 1000)
         host, port, service = start_service(env, argparse.Namespace(
-            workers=args.workers, threads=args.threads))
+            workers=args.workers, threads=args.threads, server=args.server))
         ours = flows.Ours(host, port, client, 1000)
         asyncio.run(load.closed_loop(host, port, ours.sign_in, 2, 1))  # warm up, some tokens
         if args.endpoint in ("code_exchange", "refresh", "userinfo", "introspection"):

@@ -54,6 +54,25 @@ def test_quick_run_writes_json_and_markdown_and_cleans_up(tmp_path):
         assert next(r.scan_iter(prefix + "*"), None) is None
 
 
+def test_quick_run_under_granian_serves_every_endpoint(tmp_path):
+    """``bench/run --server granian``: the comparison of HTTP servers can be repeated."""
+    pytest.importorskip("granian", reason="pip install -e '.[bench]'")
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--server", "granian", "--out", str(tmp_path),
+         "--name", "smoke"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
+             "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = json.loads((tmp_path / "smoke.json").read_text())
+    assert summary["config"]["server"] == "granian"
+    for name, entry in summary["endpoints"].items():
+        assert entry["ours"]["per_second"] > 0, name
+        assert "errors" not in entry["ours"], (name, entry["ours"].get("first_error"))
+    assert "granian 2 workers x 2 threads" in (tmp_path / "smoke.md").read_text()
+
+
 @pytest.mark.parametrize("backend", ["postgres"])  # bench.seed writes with PostgreSQL COPY
 def test_the_seeder_refuses_a_database_with_real_accounts(app, world, tmp_path):
     """bench.seed gives every parent one password hash and TOTP secret: never next to real ones."""
