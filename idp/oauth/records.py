@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from authlib.oidc.core import AuthorizationCodeMixin
+from flask import g
 from sqlalchemy import exc
 
 from idp import clock, crypto
@@ -138,6 +139,9 @@ class Statement:
         return self.sql
 
 
+#: ``g`` key of the connection of the request's current transaction (``_connection``).
+_KEPT_CONNECTION = "records_connection"
+
 #: Column order of the records below: rows are unpacked by position.
 _REDEEMABLE = "r.id, r.client_id, r.scope, r.sid, r.auth_time, r.amr, r.acr, r.issued_at, " \
               "r.expires_at, r.used_at"
@@ -198,9 +202,23 @@ _INSERT_REFRESH_TOKEN = Statement("""
             :auth_time, :amr, :acr, :issued_at, :expires_at)""")
 
 
+def _connection():
+    """The session's connection, in its transaction. Kept in ``g`` for as long as that
+    transaction lasts: asking the session each time costs more than a statement's own Python
+    (a commit or rollback starts a new transaction, and so a new connection is asked for)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    kept = g.get(_KEPT_CONNECTION)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]
+    connection = session.connection()
+    setattr(g, _KEPT_CONNECTION, (session.get_transaction(), connection))
+    return connection
+
+
 def _execute(statement: Statement, params: dict):
     """Run ``statement`` on the session's connection, in its transaction; the DB-API cursor."""
-    connection = db.session.connection()
+    connection = _connection()
     dialect = connection.dialect
     sql = statement.pyformat if dialect.paramstyle == "pyformat" else statement.sql
     cursor = connection.connection.cursor()
