@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import event
 
 from idp.extensions import db
+from idp.oauth import records
 from idp.oauth.grants import OpenIDCode, OpenIDRefresh
 from tests.test_oidc_flow import sign_in_at
 
@@ -15,12 +16,18 @@ MOST_STATEMENTS = 3
 
 
 @pytest.fixture
-def statements(app):
+def statements(app, monkeypatch):
+    """Every statement: through SQLAlchemy, and the hot ones on the driver's cursor (records)."""
     seen = []
 
     def record(conn, cursor, statement, *args):
         seen.append(statement.split(None, 1)[0])
 
+    def execute(statement, params, _original=records._execute):
+        seen.append(str(statement).split(None, 1)[0])
+        return _original(statement, params)
+
+    monkeypatch.setattr(records, "_execute", execute)
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)

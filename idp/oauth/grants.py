@@ -16,10 +16,12 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, Inval
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.code import OpenIDToken
+from authlib.oidc.core.grants.util import create_half_hash
 from flask import current_app, g
 
 from idp import clock, crypto, keys, sessions
 from idp.extensions import db
+from idp.keys import jws
 from idp.oauth import claims, records, tokens
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -113,9 +115,20 @@ class _IdTokens:
     def resolve_client_private_key(self, client):
         return keys.signing_key(client.id_token_signed_response_alg)
 
-    def get_encode_header(self, client):
-        key = self.resolve_client_private_key(client)
-        return {"typ": "JWT", "alg": client.id_token_signed_response_alg, "kid": key.kid}
+    def encode_id_token(self, token, request):
+        """Authlib's ``encode_id_token`` (the same claims, in the same order), signed by
+        idp.keys.jws: the key is looked up once, and joserfc's generic encoder is not needed."""
+        alg = request.client.id_token_signed_response_alg
+        key = self.resolve_client_private_key(request.client)
+        header = {"typ": "JWT", "alg": alg, "kid": key.kid}
+        claims = self.get_compatible_claims(request)
+        if request.authorization_code:
+            claims.update(self.get_authorization_code_claims(request.authorization_code))
+        access_token = token.get("access_token")
+        if access_token:
+            claims["at_hash"] = create_half_hash(access_token, alg).decode("utf-8")
+        claims.update(self.generate_user_info(request.user, token["scope"]))
+        return jws.sign(header, claims, key)
 
     def get_compatible_claims(self, request):
         """The ID token's own claims; auth_time, nonce, amr, acr come from the code, or on

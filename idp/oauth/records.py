@@ -4,15 +4,22 @@ its parent), into plain read-only records.
 
 Why not the ORM here: these are the hottest paths (bench/). Loading mapped objects with their
 joined relationships, and building each statement's cache key, cost more CPU than PostgreSQL spent
-answering (py-spy: SQLAlchemy was 40 % of a code exchange). Text statements are parsed once and
-carry their result types, so both SQLite and PostgreSQL give the same Python values. Everything
-else (sign-in, activation, the CLI) uses the ORM models in idp.models.
+answering (py-spy: SQLAlchemy was 40 % of a code exchange). Why not even SQLAlchemy's ``text()``:
+its execution context, result metadata and row processing cost a code exchange more than psycopg
+itself (cProfile of the token view). The statements run on the DB-API cursor of the session's
+own connection, so they belong to the request's one transaction and commit; psycopg prepares them
+on the server after a few uses. Driver errors are raised as SQLAlchemy's, as from any query, so
+an outage is handled the same (idp.outages). Everything else (sign-in, activation, the CLI) uses
+the ORM models in idp.models.
 """
 
+import json
+import re
 from dataclasses import dataclass
 
 from authlib.oidc.core import AuthorizationCodeMixin
-from sqlalchemy import JSON, Boolean, bindparam, text
+from flask import g
+from sqlalchemy import exc
 
 from idp import clock, crypto
 from idp.extensions import db
@@ -118,89 +125,136 @@ class RefreshToken(_Redeemable):
 
 # -- statements (the benchmark shows their query plans: bench/probes.py) ------------------------
 
-_GRANT_AND_ACCOUNT = """
-    g.id AS g_id, g.reference AS g_reference, g.sid AS g_sid, g.offline AS g_offline,
-    g.revoked_at AS g_revoked_at,
-    a.id AS a_id, a.subject AS a_subject, a.username AS a_username, a.name AS a_name,
-    a.email AS a_email, a.status AS a_status, o.code AS a_organisation_code"""
+class Statement:
+    """One SQL statement in the two parameter styles of our drivers: ``:name`` (sqlite3, and
+    ``str()`` for tools) and ``%(name)s`` (psycopg)."""
 
+    __slots__ = ("sql", "pyformat")
+
+    def __init__(self, sql: str):
+        self.sql = sql
+        self.pyformat = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+#: ``g`` key of the connection of the request's current transaction (``_connection``).
+_KEPT_CONNECTION = "records_connection"
+
+#: Column order of the records below: rows are unpacked by position.
 _REDEEMABLE = "r.id, r.client_id, r.scope, r.sid, r.auth_time, r.amr, r.acr, r.issued_at, " \
               "r.expires_at, r.used_at"
+_GRANT = "g.id, g.reference, g.sid, g.offline, g.revoked_at"
+_ACCOUNT = "a.id, a.subject, a.username, a.name, a.email, a.status, o.code"
+_REDEEMABLE_END, _GRANT_END, _ACCOUNT_END = 10, 15, 22
 
 _JOINS = """
     JOIN "grant" g ON g.id = r.grant_id
     JOIN account a ON a.id = r.account_id
     JOIN organisation o ON o.id = a.organisation_id"""
 
-#: JSON and Boolean come back as str and int from SQLite: typed columns make both backends agree.
-_TYPES = dict(amr=JSON, g_offline=Boolean)
-
-CODE_BY_HASH = text(f"""
-    SELECT {_REDEEMABLE}, r.redirect_uri, r.nonce, r.code_challenge, r.code_challenge_method,
-           {_GRANT_AND_ACCOUNT}
+CODE_BY_HASH = Statement(f"""
+    SELECT {_REDEEMABLE}, {_GRANT}, {_ACCOUNT},
+           r.redirect_uri, r.nonce, r.code_challenge, r.code_challenge_method
     FROM authorization_code r {_JOINS}
-    WHERE r.code_hash = :hash""").columns(**_TYPES)
+    WHERE r.code_hash = :hash""")
 
-REFRESH_TOKEN_BY_HASH = text(f"""
-    SELECT {_REDEEMABLE}, {_GRANT_AND_ACCOUNT}
+REFRESH_TOKEN_BY_HASH = Statement(f"""
+    SELECT {_REDEEMABLE}, {_GRANT}, {_ACCOUNT}
     FROM refresh_token r {_JOINS}
-    WHERE r.token_hash = :hash""").columns(**_TYPES)
+    WHERE r.token_hash = :hash""")
 
-GRANT_BY_REFERENCE = text(f"""
-    SELECT {_GRANT_AND_ACCOUNT}
+GRANT_BY_REFERENCE = Statement(f"""
+    SELECT {_GRANT}, {_ACCOUNT}
     FROM "grant" g
     JOIN account a ON a.id = g.account_id
     JOIN organisation o ON o.id = a.organisation_id
-    WHERE g.reference = :reference""").columns(g_offline=Boolean)
+    WHERE g.reference = :reference""")
 
 _CONSUME = {
-    table: text(f"UPDATE {table} SET used_at = :now WHERE id = :id AND used_at IS NULL")
+    table: Statement(f"UPDATE {table} SET used_at = :now WHERE id = :id AND used_at IS NULL")
     for table in ("authorization_code", "refresh_token")
 }
 
-_GIVE_REFERENCE = text(
+_GIVE_REFERENCE = Statement(
     'UPDATE "grant" SET reference = :reference WHERE id = :id AND reference IS NULL')
-_REFERENCE = text('SELECT reference FROM "grant" WHERE id = :id')
+_REFERENCE = Statement('SELECT reference FROM "grant" WHERE id = :id')
 
-_INSERT_GRANT = text("""
+_INSERT_GRANT = Statement("""
     INSERT INTO "grant" (reference, client_id, account_id, sid, offline, created_at)
     VALUES (:reference, :client_id, :account_id, :sid, :offline, :created_at)
     RETURNING id""")
 
-_INSERT_CODE = text("""
+#: ``amr`` is bound as JSON text: a json column on PostgreSQL, text on SQLite.
+_INSERT_CODE = Statement("""
     INSERT INTO authorization_code (code_hash, grant_id, client_id, account_id, redirect_uri,
                                     scope, nonce, code_challenge, code_challenge_method, sid,
                                     auth_time, amr, acr, issued_at, expires_at)
     VALUES (:code_hash, :grant_id, :client_id, :account_id, :redirect_uri, :scope, :nonce,
             :code_challenge, :code_challenge_method, :sid, :auth_time, :amr, :acr, :issued_at,
-            :expires_at)""").bindparams(bindparam("amr", type_=JSON))
+            :expires_at)""")
 
-_INSERT_REFRESH_TOKEN = text("""
+_INSERT_REFRESH_TOKEN = Statement("""
     INSERT INTO refresh_token (token_hash, grant_id, client_id, account_id, scope, sid,
                                auth_time, amr, acr, issued_at, expires_at)
     VALUES (:token_hash, :grant_id, :client_id, :account_id, :scope, :sid,
-            :auth_time, :amr, :acr, :issued_at, :expires_at)""").bindparams(
-    bindparam("amr", type_=JSON))
+            :auth_time, :amr, :acr, :issued_at, :expires_at)""")
+
+
+def _connection():
+    """The session's connection, in its transaction. Kept in ``g`` for as long as that
+    transaction lasts: asking the session each time costs more than a statement's own Python
+    (a commit or rollback starts a new transaction, and so a new connection is asked for)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    kept = g.get(_KEPT_CONNECTION)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]
+    connection = session.connection()
+    setattr(g, _KEPT_CONNECTION, (session.get_transaction(), connection))
+    return connection
+
+
+def _execute(statement: Statement, params: dict):
+    """Run ``statement`` on the session's connection, in its transaction; the DB-API cursor."""
+    connection = _connection()
+    dialect = connection.dialect
+    sql = statement.pyformat if dialect.paramstyle == "pyformat" else statement.sql
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy does for its own statements: a lost connection leaves the pool, and
+        # the error is SQLAlchemy's (OperationalError, ...), which idp.outages recognises.
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(statement.sql, params, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=dialect) from error
+    return cursor
 
 
 def _grant(row) -> GrantState:
-    return GrantState(row.g_id, row.g_reference, row.g_sid, row.g_offline, row.g_revoked_at)
+    # SQLite has no boolean: 0/1.
+    return GrantState(row[0], row[1], row[2], bool(row[3]), row[4])
 
 
 def _account(row) -> Parent:
-    return Parent(row.a_id, row.a_subject, row.a_username, row.a_name, row.a_email,
-                  row.a_status, row.a_organisation_code)
+    return Parent(*row)
 
 
 def _common(row) -> dict:
-    return dict(id=row.id, client_id=row.client_id, scope=row.scope, sid=row.sid,
-                auth_time=row.auth_time, amr=row.amr, acr=row.acr, issued_at=row.issued_at,
-                expires_at=row.expires_at, used_at=row.used_at, grant=_grant(row),
-                account=_account(row))
+    # PostgreSQL's json column arrives decoded; SQLite's text does not.
+    amr = row[5] if not isinstance(row[5], str) else json.loads(row[5])
+    return dict(id=row[0], client_id=row[1], scope=row[2], sid=row[3], auth_time=row[4],
+                amr=amr, acr=row[6], issued_at=row[7], expires_at=row[8], used_at=row[9],
+                grant=_grant(row[_REDEEMABLE_END:_GRANT_END]),
+                account=_account(row[_GRANT_END:_ACCOUNT_END]))
 
 
-def _first(statement, **params):
-    return db.session.execute(statement, params).first()
+def _first(statement: Statement, **params):
+    return _execute(statement, params).fetchone()
 
 
 # -- lookups -----------------------------------------------------------------------------------
@@ -209,9 +263,8 @@ def code_by_hash(code_hash: str) -> Code | None:
     row = _first(CODE_BY_HASH, hash=code_hash)
     if row is None:
         return None
-    return Code(**_common(row), redirect_uri=row.redirect_uri, nonce=row.nonce,
-                code_challenge=row.code_challenge,
-                code_challenge_method=row.code_challenge_method)
+    return Code(**_common(row), redirect_uri=row[22], nonce=row[23], code_challenge=row[24],
+                code_challenge_method=row[25])
 
 
 def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
@@ -222,7 +275,7 @@ def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
 def grant_by_reference(reference: str) -> tuple[GrantState, Parent] | None:
     """The grant an access token names (its ``gid`` claim), with the parent it was issued to."""
     row = _first(GRANT_BY_REFERENCE, reference=reference)
-    return None if row is None else (_grant(row), _account(row))
+    return None if row is None else (_grant(row[:5]), _account(row[5:]))
 
 
 # -- changes (the caller commits) --------------------------------------------------------------
@@ -230,8 +283,7 @@ def grant_by_reference(reference: str) -> tuple[GrantState, Parent] | None:
 def consume(record: _Redeemable) -> bool:
     """Mark a code or refresh token used; True for exactly one caller, however many race."""
     table = "authorization_code" if isinstance(record, Code) else "refresh_token"
-    result = db.session.execute(_CONSUME[table], {"id": record.id, "now": clock.timestamp()})
-    return result.rowcount == 1
+    return _execute(_CONSUME[table], {"id": record.id, "now": clock.timestamp()}).rowcount == 1
 
 
 def add_code(code_hash: str, signin, client_id: str, scope: str, redirect_uri: str,
@@ -239,24 +291,24 @@ def add_code(code_hash: str, signin, client_id: str, scope: str, redirect_uri: s
     """Record a code for the parent of the sign-in session ``signin``, and the new grant that
     every token from it will belong to (``offline`` with the scope offline_access)."""
     now = clock.timestamp()
-    grant_id = db.session.execute(_INSERT_GRANT, dict(
+    grant_id = _first(_INSERT_GRANT, **dict(
         reference=crypto.new_token(16), client_id=client_id, account_id=signin.account_id,
-        sid=signin.sid, offline="offline_access" in scope.split(), created_at=now)).scalar_one()
-    db.session.execute(_INSERT_CODE, dict(
+        sid=signin.sid, offline="offline_access" in scope.split(), created_at=now))[0]
+    _execute(_INSERT_CODE, dict(
         code_hash=code_hash, grant_id=grant_id, client_id=client_id,
         account_id=signin.account_id, redirect_uri=redirect_uri, scope=scope, nonce=nonce,
         code_challenge=challenge[0], code_challenge_method=challenge[1], sid=signin.sid,
-        auth_time=signin.auth_time, amr=signin.amr, acr=signin.acr, issued_at=now,
+        auth_time=signin.auth_time, amr=json.dumps(signin.amr), acr=signin.acr, issued_at=now,
         expires_at=now + expires_in))
 
 
 def add_refresh_token(token_hash: str, origin: _Redeemable, scope: str, expires_in: int) -> None:
     """Record a new refresh token of ``origin``'s grant; it inherits the sign-in it came from."""
     now = clock.timestamp()
-    db.session.execute(_INSERT_REFRESH_TOKEN, dict(
+    _execute(_INSERT_REFRESH_TOKEN, dict(
         token_hash=token_hash, grant_id=origin.grant_id, client_id=origin.client_id,
         account_id=origin.account_id, scope=scope, sid=origin.sid, auth_time=origin.auth_time,
-        amr=origin.amr, acr=origin.acr, issued_at=now, expires_at=now + expires_in))
+        amr=json.dumps(origin.amr), acr=origin.acr, issued_at=now, expires_at=now + expires_in))
 
 
 def reference_of(grant: GrantState) -> str:
@@ -264,5 +316,5 @@ def reference_of(grant: GrantState) -> str:
     it gets one now, the same one however many requests race."""
     if grant.reference is not None:
         return grant.reference
-    db.session.execute(_GIVE_REFERENCE, {"id": grant.id, "reference": crypto.new_token(16)})
-    return db.session.execute(_REFERENCE, {"id": grant.id}).scalar_one()
+    _execute(_GIVE_REFERENCE, {"id": grant.id, "reference": crypto.new_token(16)})
+    return _first(_REFERENCE, id=grant.id)[0]

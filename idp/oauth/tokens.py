@@ -8,10 +8,10 @@ A revoked grant, or an ended session, stops its access tokens as before, without
 token issued."""
 
 from flask import current_app
-from joserfc import jwt
 from sqlalchemy import select, update
 
 from idp import clock, crypto, keys, metrics
+from idp.keys import jws
 from idp.extensions import db
 from idp.models import Grant, Organisation
 from idp.oauth import records
@@ -71,7 +71,7 @@ def _signed(**claims) -> dict:
     header = {"typ": "at+jwt", "alg": ACCESS_TOKEN_ALG, "kid": key.kid}
     return {
         "token_type": "Bearer",
-        "access_token": jwt.encode(header, claims, key, algorithms=[ACCESS_TOKEN_ALG]),
+        "access_token": jws.sign(header, claims, key),
         "expires_in": ttl,
         "scope": claims["scope"] or "",
     }

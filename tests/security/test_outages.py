@@ -12,7 +12,7 @@ import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
 from idp.sessions import signin
@@ -22,6 +22,7 @@ from idp.extensions import db
 from idp.keys import lifecycle
 from idp.keys import version as key_version
 from idp.models import Account, AuthorizationCode, Grant, RefreshToken, SigningKey
+from idp.oauth import records
 from tests import conftest, pages
 from tests.actors import PASSWORD, Parent, RelyingParty, authenticator_code
 from tests.processes import WebProcess, environment, free_port, worker_process
@@ -435,19 +436,16 @@ def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world
     assert app.test_client().get("/jwks").status_code == 200  # the keys are read, and cached
     before = counts(app)
 
-    def terminate_after_the_code_is_consumed(conn, cursor, statement, *_):
-        if statement.startswith("UPDATE authorization_code SET used_at"):
-            pid = conn.connection.dbapi_connection.info.backend_pid
-            with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    def terminate_after_the_code_is_consumed(record, _consume=records.consume):
+        consumed = _consume(record)  # the UPDATE ran, in the request's transaction
+        pid = db.session.connection().connection.dbapi_connection.info.backend_pid
+        with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return consumed
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", terminate_after_the_code_is_consumed)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(records, "consume", terminate_after_the_code_is_consumed)
         assert_client_error(rp.exchange(code), SERVER_ERROR)
-    finally:
-        event.remove(engine, "after_cursor_execute", terminate_after_the_code_is_consumed)
     assert counts(app) == before  # the code's use died with the transaction: not half used
 
     with cut_off(database):
