@@ -11,6 +11,7 @@ import random
 import re
 import secrets
 import time
+from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bench import seed
@@ -18,6 +19,8 @@ from bench.httpclient import Connection
 from bench.load import OutOfWork, User
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+#: Where the sign-in page's form posts: the flow that keeps the authorization request.
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -149,18 +152,18 @@ class Ours(Server):
         raise AssertionError("no account with an unused TOTP step (too few accounts)")
 
     async def sign_in(self, user: User) -> dict:
-        """authorization request -> sign-in page -> password and code -> code -> tokens."""
+        """authorization request, answered with the sign-in page -> its POST with password and
+        code, answered with the redirect to the relying party -> tokens. Three requests."""
         user.cookies.clear()
         verifier, challenge = pkce_pair()
         conn = user.conn
-        response = expect(await conn.request(
-            "GET", f"/authorize?{self.authorization_query(challenge)}"), 302)
-        login = path_of(response.header("location"))
-        user.cookies.update(response.cookies)
-        page = expect(await conn.request("GET", login, user.cookie_header()), 200)
+        page = expect(await conn.request(
+            "GET", f"/authorize?{self.authorization_query(challenge)}"), 200)
         user.cookies.update(page.cookies)
+        html = page.body.decode()
+        login = unescape(FORM_ACTION.search(html).group(1))
         index, code = self._account_and_code()
-        form = {"csrf_token": CSRF.search(page.body.decode()).group(1),
+        form = {"csrf_token": CSRF.search(html).group(1),
                 "organisation": seed.ORG_CODE, "username": seed.username(index),
                 "password": seed.PASSWORD, "code": code}
         try:
@@ -169,8 +172,6 @@ class Ours(Server):
         finally:
             self.signing_in.discard(index)
         user.cookies.update(response.cookies)
-        response = expect(await conn.request(
-            "GET", path_of(response.header("location")), user.cookie_header()), 302)
         code = query_of(response.header("location"))["code"]
         return await self.exchange(user, code, verifier)
 

@@ -6,7 +6,7 @@ import statistics
 ENDPOINTS = {
     "discovery": ("Discovery", None),
     "jwks": ("JWKS", None),
-    "sign_in": ("Full sign-in (5 requests, 1 argon2id)", "argon2id"),
+    "sign_in": ("Full sign-in (3 requests, 1 argon2id)", "argon2id"),
     "authorize_sso": ("Authorization with a session (code)", None),
     "code_exchange": ("Code exchange", "token_signatures"),
     "refresh": ("Refresh-token grant", "token_signatures"),

@@ -83,18 +83,21 @@ class Parent:
         return response
 
     def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
-                org=None):
+                org=None, page=None):
+        """Fill in the sign-in page and press *Inloggen*. ``page``: the page already on the
+        screen (what ``/authorize`` answered); else the one at ``login_url``. The form goes
+        where its ``action`` says, as a browser sends it."""
         remember(password, code)
-        page = self.browser.get(login_url)
-        fields = pages.form_fields(page.get_data(as_text=True))
+        page = page if page is not None else self.browser.get(login_url)
+        form = pages.forms(page.get_data(as_text=True))[0]
+        fields = dict(form["fields"])
         fields.update(
             organisation=org or self.org,
             username=username or self.username,
             password=password,
             code=(authenticator_code(self.secret) if self.secret else "") if code is None else code,
         )
-        return self.browser.post(login_url, data=fields)
-
+        return self.browser.post(form["action"] or login_url, data=fields)
 
     def forgot_password(self, identifier=None, org=None):
         """"Wachtwoord vergeten?": organisation and username (or e-mail address). The answer is
@@ -124,8 +127,8 @@ class Staff(Parent):
     authenticator), signs in on the same page, then works in the console (/beheer)."""
 
     def sign_in(self, login_url="/inloggen", password=PASSWORD, username=None, code=None,
-                org=None):
-        response = super().sign_in(login_url, password, username, code, org)
+                org=None, page=None):
+        response = super().sign_in(login_url, password, username, code, org, page)
         if response.headers.get("Location", "").endswith("/inloggen/code"):
             response = self.give_code()
         return response

@@ -52,7 +52,7 @@ def test_ui_locales_and_login_hint_by_post_reach_the_sign_in_page(world):
     parent, rp = world
     start = rp.send_to_authorize(parent.browser, "POST", ui_locales="en",
                                  login_hint="Yvonne.testouder")
-    page = parent.browser.get(start.headers["Location"]).get_data(as_text=True)
+    page = start.get_data(as_text=True)
     assert_sign_in_page(page, "en")
     assert pages.form_fields(page)["username"] == "Yvonne.testouder"
 

@@ -10,6 +10,7 @@ import pytest
 from idp.i18n import first_supported
 from tests import pages
 from tests.actors import Parent, RelyingParty
+from tests.test_oidc_flow import assert_sign_in_page as assert_sign_in_page_answer
 
 WRONG_EN = ("This combination of username, password and code is not right. Check capital letters "
             "and small letters, and use the code that the app shows now.")
@@ -46,10 +47,16 @@ def switch_href(html: str, name: str) -> str:
 
 
 def open_sign_in(browser, rp, **params):
-    """The relying party sends the browser to sign in; returns the sign-in page's URL."""
-    start = browser.get(rp.authorization_url(**params))
-    assert start.status_code == 302 and "/inloggen?flow=" in start.headers["Location"]
-    return start.headers["Location"]
+    """The relying party sends the browser to sign in; ``/authorize`` shows the sign-in page.
+    Returns the address its form posts to (the flow), where the same page is."""
+    return open_sign_in_page(browser, rp, **params)[0]
+
+
+def open_sign_in_page(browser, rp, **params) -> tuple[str, str]:
+    """The flow's address and the page ``/authorize`` answered."""
+    start = assert_sign_in_page_answer(browser.get(rp.authorization_url(**params)))
+    html = start.get_data(as_text=True)
+    return pages.forms(html)[0]["action"], html
 
 
 @pytest.fixture
@@ -78,7 +85,9 @@ UI_LOCALES = {
 
 @pytest.mark.parametrize("ui_locales, language", UI_LOCALES.values(), ids=UI_LOCALES.keys())
 def test_ui_locales_chooses_the_sign_in_language(client, rp, ui_locales, language):
-    page = client.get(open_sign_in(client, rp, ui_locales=ui_locales))
+    login_url, first = open_sign_in_page(client, rp, ui_locales=ui_locales)
+    assert_sign_in_page(first, language)  # the page /authorize answered
+    page = client.get(login_url)  # and the flow's page, after a reload or a mistake
     assert page.status_code == 200
     assert_sign_in_page(page.get_data(as_text=True), language)
 
@@ -116,9 +125,7 @@ def test_english_holds_through_a_wrong_password_and_the_pages_after(world):
     assert pages.messages(html) == [WRONG_EN]
 
     signed_in = parent.sign_in(login_url)
-    assert signed_in.status_code == 302
-    back = parent.browser.get(signed_in.headers["Location"])
-    assert "code" in rp.callback_params(back)  # the relying party got its answer as usual
+    assert "code" in rp.callback_params(signed_in)  # the relying party got its answer as usual
 
     home = parent.browser.get("/").get_data(as_text=True)
     assert page_language(home) == "en"
@@ -159,16 +166,22 @@ def test_accept_language_is_not_followed(client, make_org):
 
 
 # --- the language switch -----------------------------------------------------------------------
-def test_switch_changes_the_sign_in_page_and_keeps_the_flow(world):
+@pytest.mark.parametrize("shown_at", ["authorize", "flow"])
+def test_switch_changes_the_sign_in_page_and_keeps_the_flow(world, shown_at):
+    """From the page /authorize answered, or the same page at the flow's address (after a
+    mistake): the switch goes to the flow's page in the other language, never back through
+    /authorize (a new flow, whose ui_locales would choose the language again)."""
     parent, rp = world
-    login_url = open_sign_in(parent.browser, rp)
-    html = parent.browser.get(login_url).get_data(as_text=True)
+    login_url, html = open_sign_in_page(parent.browser, rp, ui_locales="nl")
+    here = rp.authorization_url() if shown_at == "authorize" else login_url
+    if shown_at == "flow":
+        html = parent.browser.get(login_url).get_data(as_text=True)
     assert_sign_in_page(html, "nl")
     flow = parse_qs(urlsplit(login_url).query)["flow"]
 
     english = switch_href(html, "English")
-    assert parse_qs(urlsplit(english).query) == {"flow": flow, "lang": ["en"]}
-    switched = parent.browser.get(urljoin(login_url, english))
+    assert parse_qs(urlsplit(urljoin(here, english)).query) == {"flow": flow, "lang": ["en"]}
+    switched = parent.browser.get(urljoin(here, english))
     assert switched.status_code == 302
     assert switched.headers["Location"] == f"http://idp.test{login_url}"  # same page, flow kept
     page = parent.browser.get(switched.headers["Location"]).get_data(as_text=True)
@@ -177,8 +190,7 @@ def test_switch_changes_the_sign_in_page_and_keeps_the_flow(world):
 
     # The flow still leads back to the relying party.
     signed_in = parent.sign_in(login_url)
-    assert signed_in.status_code == 302
-    assert "code" in rp.callback_params(parent.browser.get(signed_in.headers["Location"]))
+    assert "code" in rp.callback_params(signed_in)
 
     dutch = switch_href(parent.browser.get("/").get_data(as_text=True), "Nederlands")
     assert dutch == "?lang=nl"

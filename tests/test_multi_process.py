@@ -57,28 +57,23 @@ class Browser:
         return self.http.post(instance.url + path, data=data, allow_redirects=False)
 
 
-def _path(location: str) -> str:
-    parts = urlsplit(location)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def sign_in(browser, start, finish, rp) -> dict:
-    """Authorization request on ``start``, sign-in page and code on ``finish``."""
+    """Authorization request and its sign-in page on ``start``, the page's POST (and so the
+    code) on ``finish``."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     params = {"response_type": "code", "client_id": rp["client_id"], "scope": "openid",
               "redirect_uri": rp["redirect_uri"], "state": "st", "nonce": "n",
               "code_challenge": challenge.decode(), "code_challenge_method": "S256"}
-    to_login = browser.http.get(f"{start.url}/authorize?{urlencode(params)}", allow_redirects=False)
-    login_path = _path(to_login.headers["Location"])
-    page = browser.http.get(finish.url + login_path)
-    fields = pages.form_fields(page.text)
+    page = browser.http.get(f"{start.url}/authorize?{urlencode(params)}", allow_redirects=False)
+    assert page.status_code == 200, page.headers.get("Location")
+    form = pages.forms(page.text)[0]
+    fields = dict(form["fields"])
     fields.update(organisation="PO2806", username="Yvonne.testouder",
                   password="fietsen langs de maas 2026")
-    back = browser.post(finish, login_path, fields)
+    back = browser.post(finish, form["action"], fields)
     assert back.status_code == 302, pages.text(back.text)[:500]
-    with_code = browser.http.get(finish.url + _path(back.headers["Location"]), allow_redirects=False)
-    code = parse_qs(urlsplit(with_code.headers["Location"]).query)["code"][0]
+    code = parse_qs(urlsplit(back.headers["Location"]).query)["code"][0]
     remember(code, verifier)
     return {"code": code, "verifier": verifier}
 

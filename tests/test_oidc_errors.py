@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from idp import clock
 from idp.extensions import db
-from idp.models import RefreshToken
+from idp.models import Client, RefreshToken
+from idp.models.authorization_code import AuthorizationCode
+from idp.oauth.server import forget_client
 from tests import pages
 from tests.actors import RelyingParty
 from tests.test_oidc_flow import sign_in_at
@@ -28,6 +30,25 @@ def redirect_error(response) -> dict:
 
 
 # --- the authorization request -------------------------------------------------------------
+def test_a_client_disabled_while_the_parent_signs_in_gets_no_code(world, app):
+    """The sign-in answers its waiting request only after validating it again, as /authorize
+    would: a client disabled meanwhile gets no code, the parent our error page (signed in)."""
+    parent, rp = world
+    page = parent.browser.get(rp.authorization_url())
+    with app.app_context():
+        db.session.scalar(select(Client).where(Client.client_id == rp.client_id)).disabled_at = \
+            clock.timestamp()
+        db.session.commit()
+        forget_client(rp.client_id)
+    response = parent.sign_in(page=page)
+    assert response.status_code == 400
+    assert "Ga terug naar die website en probeer het opnieuw" in pages.text(
+        response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuthorizationCode.id))) == 0
+    assert parent.browser.get("/").status_code == 200  # signed in all the same
+
+
 @pytest.mark.parametrize("params, error", [
     ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
     ({"code_challenge_method": "plain"}, "invalid_request"),

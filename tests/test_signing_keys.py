@@ -34,9 +34,8 @@ PUBLIC_MEMBERS = {"RSA": {"kty", "kid", "alg", "use", "n", "e"},
 def tokens_for(rp, parent) -> dict:
     """An authorization request and code exchange; signs in only when there is no session."""
     response = parent.browser.get(rp.authorization_url())
-    if "/inloggen?flow=" in response.headers["Location"]:
-        signed_in = parent.sign_in(response.headers["Location"])
-        response = parent.browser.get(signed_in.headers["Location"])
+    if response.status_code == 200:  # the sign-in page
+        response = parent.sign_in(page=response)
     tokens = rp.exchange(rp.callback_params(response)["code"])
     assert tokens.status_code == 200, tokens.get_json()
     return tokens.get_json()

@@ -29,9 +29,6 @@ from idp.models import Account, Organisation
 log = logging.getLogger(__name__)
 
 FLOW_KEY = "loginflow:"
-#: Browser-session key naming the sid that signed in for a waiting authorization request, so
-#: that request's ``prompt=login`` / ``max_age`` is satisfied once, by that sign-in.
-FRESH_KEY = "fresh_sign_in"
 AMR_2FA, AMR_PASSWORD = ["pwd", "otp"], ["pwd"]
 # Authentication context classes (OIDC Core 2, acr): what the parent proved.
 ACR_2FA, ACR_PASSWORD = "urn:ppo:acr:2fa", "urn:ppo:acr:pwd"
@@ -178,9 +175,10 @@ def start_flow(query_string: str) -> str:
     return flow_id
 
 
-def login_hint(flow: dict) -> str | None:
-    """OIDC Core 3.1.2.1 ``login_hint``: the username the relying party expects, if any."""
-    hint = parse_qs(flow["query"]).get("login_hint", [""])[0].strip()
+def login_hint(query: str) -> str | None:
+    """OIDC Core 3.1.2.1 ``login_hint`` of the request's query: the username the relying party
+    expects, if any."""
+    hint = parse_qs(query).get("login_hint", [""])[0].strip()
     return hint if 0 < len(hint) <= 100 else None
 
 

@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import clock, sessions
+from idp import clock, i18n, sessions
 from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
-from idp.web import end_session, links
+from idp.web import authorization, end_session, links
 from idp.web.errors import error_page, throttled_page
 from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
@@ -60,7 +60,7 @@ def login():
     organisations = organisations_for(form)
     by_code = {org.code: org for org in organisations}
     if request.method == "GET" and flow:
-        form.username.data = login_flow.login_hint(flow)
+        form.username.data = login_flow.login_hint(flow["query"])
     chosen = by_code.get(form.organisation.data or "")
     error = None
     valid = form.validate_on_submit()
@@ -94,21 +94,45 @@ def login():
             db.session.rollback()
             form.code.data = ""  # a used or wrong code is no help on the next try
             error = WRONG
-    status = 400 if request.method == "POST" else 200
+    notice = next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None)
+    return _page(form, organisations, chosen, status=400 if request.method == "POST" else 200,
+                 error=error or (request.args.get("code_fout") and WRONG), notice=notice)
+
+
+def page_for_flow(flow_id: str, query: str):
+    """The sign-in page for an authorization request, answered at ``/authorize`` itself. Its
+    form and language switch lead to the flow (``/inloggen?flow=``), which holds the request:
+    from there on it is the same page as at that address."""
+    form = LoginForm()
+    organisations = organisations_for(form)
+    form.username.data = login_flow.login_hint(query)
+    chosen = next((org for org in organisations if org.code == form.organisation.data), None)
+    to_flow = url_for("login.login", flow=flow_id)
+    switch = [dict(link, href=link["href"] and url_for("login.login", flow=flow_id,
+                                                       **{i18n.SWITCH_PARAM: link["code"]}))
+              for link in i18n.switch_links()]
+    return _page(form, organisations, chosen, action=to_flow, language_switch=switch)
+
+
+def _page(form, organisations, chosen, *, status=200, **context):
     return render_template(
         "login/login.html",
         form=form,
         organisations=organisations,
         show_code=bool(chosen and chosen.requires_2fa),
-        error=error or (request.args.get("code_fout") and WRONG),
-        notice=next((str(text) for arg, text in NOTICES.items() if request.args.get(arg)), None),
+        **context,
     ), status
 
 
 def _signed_in(outcome, flow_id):
     signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
     db.session.commit()
-    return _after_sign_in(flow_id, signin.sid, staff=outcome.account.is_staff)
+    flow = login_flow.finish_flow(flow_id) if flow_id else None
+    if flow is None:  # nobody waiting: staff go to work in the console, parents to their page
+        return redirect(url_for("console.home" if outcome.account.is_staff else "account.home"))
+    # The waiting request is answered here, with the redirect to the relying party: no trip
+    # back through /authorize (this sign-in is the fresh one its prompt or max_age asked for).
+    return authorization.answer_waiting(flow["query"], outcome.account, signin)
 
 
 @bp.route("/inloggen/code", methods=["GET", "POST"])
@@ -135,14 +159,6 @@ def code_step():
         return redirect(url_for("login.login", flow=pending["flow"], code_fout=1))
     form.code.data = ""
     return render_template("login/code.html", form=form), 400 if request.method == "POST" else 200
-
-
-def _after_sign_in(flow_id: str | None, sid: str, staff: bool = False):
-    flow = login_flow.finish_flow(flow_id) if flow_id else None
-    if flow is None:  # nobody waiting: staff go to work in the console, parents to their page
-        return redirect(url_for("console.home" if staff else "account.home"))
-    session[login_flow.FRESH_KEY] = sid  # this sign-in answers the waiting request's prompt/max_age
-    return redirect(url_for("oauth.authorize") + "?" + flow["query"])
 
 
 @bp.route("/uitloggen", methods=["GET", "POST"])

@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import Blueprint, current_app, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, current_app, redirect, request, url_for
 
 from idp import clock, i18n, keys, metrics, sessions
 from idp.keys import schedule as key_schedule
@@ -22,6 +21,8 @@ from idp.oauth import claims
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 from idp.oauth.introspection import AUTH_METHODS as INTROSPECTION_AUTH_METHODS
 from idp.oauth.server import server
+from idp.web import authorization, login
+from idp.web.authorization import AUTHORIZATION_ERROR_PAGE
 from idp.web.errors import error_page
 
 bp = Blueprint("oauth", __name__)
@@ -32,10 +33,6 @@ DISCOVERY_KEY = "idp.discovery"
 KNOWN_TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                       "unsupported_grant_type", "invalid_scope"}
 
-AUTHORIZATION_ERROR_PAGE = _l(
-    "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
-    "vertrouwen. Ga terug naar die website en probeer het opnieuw."
-)
 #: OIDC Core 3.1.2.1 ``max_age``: seconds, a non-negative whole number (ten digits: 300 years).
 MAX_AGE = re.compile(r"[0-9]{1,10}")
 #: Longest ``state`` we send back (also idp.web.limits): a longer one is not echoed.
@@ -112,26 +109,24 @@ def jwks():
 
 @bp.get("/authorize")
 def authorize():
-    """OIDC Core 3.1.2: with a live sign-in session, answer with a code; else sign in first."""
+    """OIDC Core 3.1.2: with a live sign-in session, answer with a code; else the sign-in page,
+    at once (200), its form posting to the flow that keeps this request. The page's POST then
+    answers the request itself (``authorization.answer_waiting``): three requests per sign-in."""
     signin = sessions.current()
     account = db.session.get(Account, signin.account_id) if signin else None
     try:
         grant = server.get_consent_grant(end_user=account)
     except OAuth2Error as error:
-        if error.redirect_uri:
-            return server.handle_error_response(None, error)
-        current_app.logger.warning("authorization request refused: %s %s", error.error, error.description)
-        return error_page(400, AUTHORIZATION_ERROR_PAGE)
+        return authorization.refused(error)
     if account is None or _reauthentication_required(signin):
         if "none" in (request.args.get("prompt") or "").split():
             error = LoginRequiredError(redirect_uri=grant.redirect_uri)
             error.state = request.args.get("state")
             return server.handle_error_response(None, error)
         i18n.use_ui_locales(request.args.get("ui_locales"))
-        flow_id = login_flow.start_flow(request.query_string.decode())
-        return redirect(url_for("login.login", flow=flow_id))
-    sessions.add_client(signin, grant.client.client_id)
-    return server.create_authorization_response(grant_user=account, grant=grant)
+        query = request.query_string.decode()
+        return login.page_for_flow(login_flow.start_flow(query), query)
+    return authorization.issue_code(signin, account, grant)
 
 
 @bp.post("/authorize")
@@ -139,11 +134,11 @@ def authorize():
 def authorize_by_post():
     """OIDC Core 3.1.2.1: the same request by POST (form serialization). It is answered with a
     303 to the GET request with the same parameters, which then does all the work: the same
-    validation, errors and sign-in detour by construction. Why not answer here: the browser
+    validation, errors and sign-in page by construction. Why not answer here: the browser
     sends the session cookie (SameSite=Lax) with a cross-site top-level POST never, with the
     GET it is sent on to always, so only there do we know whether the parent is signed in. The
-    parameters were checked (idp.web.limits) before this runs; the sign-in detour puts them in
-    the URL too."""
+    parameters were checked (idp.web.limits) before this runs; the sign-in page shown at that
+    GET has them in its URL too."""
     location = url_for("oauth.authorize") + "?" + urlencode(list(request.values.items(multi=True)))
     if len(location) > MAX_LOCATION:
         return refuse_authorization_request("the request is too long to send on by GET")
@@ -151,10 +146,8 @@ def authorize_by_post():
 
 
 def _reauthentication_required(signin) -> bool:
-    """OIDC Core 3.1.2.1: ``prompt=login`` and ``max_age`` demand a fresh sign-in, unless the
-    parent has just signed in for this very request (``login_flow.FRESH_KEY``)."""
-    if session.pop(login_flow.FRESH_KEY, None) == signin.sid:
-        return False
+    """OIDC Core 3.1.2.1: ``prompt=login`` and ``max_age`` demand a fresh sign-in. (A sign-in
+    made for a waiting request answers that request itself, so it never comes back here.)"""
     if "login" in (request.args.get("prompt") or "").split():
         return True
     max_age = request.args.get("max_age", "")

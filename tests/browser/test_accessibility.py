@@ -2,6 +2,8 @@
 phone's width, 320 px wide, at 200 % zoom and on a desktop; a violation fails the test with the
 rule and the element. At every width the page fits without scrolling sideways (WCAG 1.4.10)."""
 
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import select
 
@@ -9,12 +11,26 @@ from idp import clock
 from idp.accounts import links
 from idp.browser import chrome, pages
 from idp.browser.parent import PASSWORD, authenticator_code
+from idp.clients import register
 from idp.extensions import db
 from idp.models import Account
 
 
 def sign_in(parent, site):
     parent.open("/inloggen")
+
+
+def sign_in_from_a_relying_party(parent, site):
+    """The page ``/authorize`` answers with (its form posts to the flow)."""
+    with site.app.app_context():
+        client, _secret = register("Dossier", ["https://dossier.test/callback"], [])
+        client_id = client.client_id
+    parent.open("/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "scope": "openid",
+        "redirect_uri": "https://dossier.test/callback", "state": "s", "nonce": "n",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256"}))
+    assert parent.heading() == pages.SIGN_IN.heading[parent.lang], parent.text()
 
 
 def sign_in_with_errors(parent, site):
@@ -168,7 +184,7 @@ def move_app_new_phone(parent, site):
     parent.press()
 
 
-PAGES = [sign_in, sign_in_with_errors, sign_in_wrong_password, sign_in_took_too_long, activation,
+PAGES = [sign_in, sign_in_from_a_relying_party, sign_in_with_errors, sign_in_wrong_password, sign_in_took_too_long, activation,
          activation_with_errors, activation_link_unknown, activation_link_used,
          activation_link_expired, signed_in, logout, logged_out, logout_when_not_signed_in,
          page_not_found, password_reset, password_reset_with_errors, new_app_password,

@@ -169,11 +169,10 @@ def test_the_second_step_keeps_a_relying_partys_request(app, make_org, make_clie
     rp = RelyingParty(staff.browser, registered["client_id"], registered["client_secret"],
                       registered["redirect_uri"])
     start = rp.send_to_authorize(staff.browser, "GET")
-    first = Parent.sign_in(staff, start.headers["Location"], code="")
+    first = Parent.sign_in(staff, page=start, code="")
     assert first.headers["Location"].endswith("/inloggen/code")
-    done = staff.give_code()
-    back = staff.browser.get(done.headers["Location"])
-    params = rp.callback_params(back)
+    done = staff.give_code()  # the code step answers the waiting request itself
+    params = rp.callback_params(done)
     tokens = rp.exchange(params["code"]).get_json()
     claims = rp.validate_id_token(tokens["id_token"], tokens["access_token"])
     assert claims["amr"] == ["pwd", "otp"]

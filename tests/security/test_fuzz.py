@@ -15,7 +15,7 @@ freshly random, examples locally.
 import base64
 import os
 import string
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -156,6 +156,8 @@ def target(world, app, invite, mailbox):
     link = newcomer.activation_link()
     attacker = app.test_client()
     csrf = pages.form_fields(attacker.get("/inloggen").get_data(as_text=True))["csrf_token"]
+    # A relying party's request waiting in the attacker's session: its page's form posts there.
+    flow = pages.forms(attacker.get(rp.authorization_url()).get_data(as_text=True))[0]["action"]
     attacker.get(link)  # the attacker's session holds the activation too: forms to fuzz
     sid = attacker.get_cookie("idp", domain="idp.test").value
     token = link.rsplit("/", 1)[1]
@@ -163,7 +165,7 @@ def target(world, app, invite, mailbox):
               tokens["refresh_token"], tokens["id_token"], csrf, token, sid]
     raw = app.test_client(use_cookies=False)  # every header, the Cookie too, is the example's
     yield {"parent": parent, "rp": rp, "tokens": tokens, "newcomer": newcomer, "token": token,
-           "csrf": csrf, "sid": sid, "values": values, "raw": raw, "stored": stored(app)}
+           "csrf": csrf, "sid": sid, "flow": urlsplit(flow).query, "values": values, "raw": raw, "stored": stored(app)}
     # Afterwards nothing that was refused has hurt anyone:
     assert parent.browser.get("/").status_code == 200, "the parent is no longer signed in"
     assert rp.refresh(tokens["refresh_token"]).status_code == 200, "the refresh token broke"
@@ -222,7 +224,8 @@ def test_random_authorization_requests_of_a_signed_in_parent(app, target, backen
 @given(data=st.data())
 def test_random_form_submissions(app, target, backend, data):
     """The parents' forms with random fields, with and without the session's valid CSRF
-    token: sign-in, activation (the attacker holds the pending link), logout, end_session."""
+    token: sign-in (also at a relying party's request waiting in the attacker's session),
+    activation (the attacker holds the pending link), logout, end_session."""
     path = data.draw(st.sampled_from(["/inloggen", "/activeren", "/uitloggen", "/end_session"]))
     form_values = st.one_of(
         text_values(), known_values(target["values"]),
@@ -234,7 +237,8 @@ def test_random_form_submissions(app, target, backend, data):
         target["values"]))
     if data.draw(st.booleans(), "valid CSRF token"):
         fields["csrf_token"] = target["csrf"]
-    query = data.draw(st.sampled_from(["", "flow=unknown", "lang=en", "geactiveerd=1"]), "query")
+    query = data.draw(st.sampled_from(["", "flow=unknown", target["flow"], "lang=en",
+                                       "geactiveerd=1"]), "query")
     response = target["raw"].post(f"{path}?{query}", data=fields,
                                   headers={"Cookie": f"idp={target['sid']}"})
     check(response, app, target)

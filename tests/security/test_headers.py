@@ -39,16 +39,18 @@ def assert_no_inline_script(html: str):
     assert not re.search(r"javascript:", html, flags=re.I)
 
 
-def _sign_in_page(parent, rp):
-    return parent.browser.get(parent.browser.get(rp.authorization_url()).headers["Location"])
+def _sign_in_page_at_flow(parent, rp):
+    """The sign-in page at the address its form posts to (after a reload or a mistake)."""
+    page = parent.browser.get(rp.authorization_url())
+    return parent.browser.get(pages.forms(page.get_data(as_text=True))[0]["action"])
 
 
 # Every kind of page a person can get, each requested in the parent's browser.
 PAGES = {
-    "sign-in": lambda parent, rp: _sign_in_page(parent, rp),
+    "sign-in": lambda parent, rp: parent.browser.get(rp.authorization_url()),  # /authorize's page
+    "sign-in-at-flow": _sign_in_page_at_flow,
     "sign-in-failed": lambda parent, rp: parent.sign_in(password="wrong password 123"),
     "sign-in-flow-expired": lambda parent, rp: parent.browser.get("/inloggen?flow=unknown"),
-    "authorize-redirect": lambda parent, rp: parent.browser.get(rp.authorization_url()),
     "authorize-by-post": lambda parent, rp: parent.browser.post(
         rp.config["authorization_endpoint"], data=rp.authorization_params()),
     "authorize-error-page": lambda parent, rp: parent.browser.get(
@@ -65,6 +67,9 @@ PAGES = {
     "400-csrf": lambda parent, rp: parent.browser.post("/uitloggen", data={"csrf_token": "forged"}),
     "400-limits": lambda parent, rp: parent.browser.post("/inloggen", data={"x": "a" * 9000}),
     "415-not-a-form": lambda parent, rp: parent.browser.post("/inloggen", json={"username": "x"}),
+    # Last: it signs the parent in. The page's POST answering with the redirect to the RP.
+    "sign-in-answers-the-relying-party": lambda parent, rp: parent.sign_in(
+        page=parent.browser.get(rp.authorization_url())),
 }
 
 

@@ -53,7 +53,7 @@ def test_no_link_or_redirect_ever_points_to_the_requested_host(app, make_org, ma
     config = browser.get("/.well-known/openid-configuration").get_json()
     browser.get(rp.end_session_url(id_token_hint=tokens["id_token"],
                                    post_logout_redirect_uri="https://dossier.test/uitgelogd"))
-    assert len(browser.responses) >= 15
+    assert len(browser.responses) >= 13  # every request above was answered and is checked
     for response in browser.responses:
         with case(f"{response.request.method} {response.request.path}"):
             assert FOREIGN not in response.headers.get("Location", "")

@@ -90,7 +90,7 @@ def test_thirty_parameters_are_fine(world):
     parent, rp = world
     extra = {f"p{i}": "x" for i in range(limits.MAX_PARAMETERS - 8)}  # the request has eight
     response = parent.browser.get(rp.authorization_url(**extra))
-    assert "/inloggen?flow=" in response.headers["Location"]
+    assert response.status_code == 200 and 'action="/inloggen?flow=' in response.get_data(as_text=True)
 
 
 def test_a_nul_character_is_refused(world, app):
@@ -251,7 +251,7 @@ def test_the_longest_state_and_nonce_come_back(world):
     state, nonce = "s" * limits.AUTHORIZE_LIMITS["state"], "n" * limits.AUTHORIZE_LIMITS["nonce"]
     start = parent.browser.get(rp.authorization_url(state=state, nonce=nonce))
     rp.state, rp.nonce = state, nonce
-    back = query(parent.browser.get(parent.sign_in(start.headers["Location"]).headers["Location"]))
+    back = query(parent.sign_in(page=start))
     assert back["state"] == state
     tokens = rp.exchange(back["code"]).get_json()
     assert rp.validate_id_token(tokens["id_token"])["nonce"] == nonce

@@ -1,0 +1,67 @@
+"""Answering an authorization request (OIDC Core 3.1.2.5) once the parent is known: at
+``/authorize`` with a live sign-in session, or in the sign-in page's POST for the request that
+waited for that sign-in (its query kept in the login flow), without another trip through
+``/authorize``. Authlib's code grant validates the request and issues the code either way."""
+
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Request
+
+from idp import sessions
+from idp.oauth.server import server
+from idp.web.errors import error_page
+
+AUTHORIZATION_ERROR_PAGE = _l(
+    "De website die u naar deze inlogpagina stuurde, deed dat op een manier die wij niet "
+    "vertrouwen. Ga terug naar die website en probeer het opnieuw."
+)
+
+
+def refused(error: OAuth2Error):
+    """RFC 6749 4.1.2.1: back to a trusted redirect URI with the error, else our error page."""
+    if error.redirect_uri:
+        return server.handle_error_response(None, error)
+    current_app.logger.warning("authorization request refused: %s %s", error.error, error.description)
+    return error_page(400, AUTHORIZATION_ERROR_PAGE)
+
+
+def issue_code(signin, account, grant):
+    """The redirect to the relying party with a code for this sign-in session (Authlib's grant
+    makes and stores the code: ``grants.AuthorizationCodeGrant.save_authorization_code``)."""
+    sessions.add_client(signin, grant.client.client_id)
+    return server.create_authorization_response(request=grant.request, grant_user=account,
+                                                grant=grant)
+
+
+def answer_waiting(query: str, account, signin):
+    """The parent has just signed in for the request that waited (``query``): answer it now.
+    It is validated again as at ``/authorize`` (the client may have been disabled meanwhile);
+    ``prompt=login`` and ``max_age`` are met by this very sign-in."""
+    try:
+        grant = _consent_grant(_waiting_request(query), account)
+    except OAuth2Error as error:
+        return refused(error)
+    return issue_code(signin, account, grant)
+
+
+def _waiting_request(query: str) -> FlaskOAuth2Request:
+    """The waiting request as Authlib reads a GET to ``/authorize`` with that query."""
+    return FlaskOAuth2Request(Request.from_values(
+        path="/authorize", base_url=current_app.config["IDP_ISSUER"], query_string=query,
+        method="GET"))
+
+
+def _consent_grant(oauth_request: FlaskOAuth2Request, end_user):
+    """``AuthorizationServer.get_consent_grant`` for a request other than Flask's current one
+    (Flask's integration always reads the current request): the same steps, in its order."""
+    oauth_request.user = end_user
+    try:
+        grant = server.get_authorization_grant(oauth_request)
+        grant.validate_no_multiple_request_parameter(oauth_request)
+        grant.validate_consent_request()
+    except OAuth2Error as error:
+        error.state = oauth_request.payload.state
+        raise
+    return grant
