@@ -67,6 +67,11 @@ def configure(level: str, format_name: str) -> None:
     else:
         raise ValueError(f"IDP_LOG_FORMAT must be json or text, got {format_name!r}")
     logging.basicConfig(level=level, handlers=[handler])
+    # No format of ours or gunicorn's shows where a line was logged from or the thread: not
+    # worked out for every record (the logging HOWTO's "Optimization"; the caller's frame is
+    # most of it). gunicorn's own lines show the process id, which stays.
+    logging._srcfile = None
+    logging.logThreads = logging.logMultiprocessing = False
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Authlib logs whole tokens at DEBUG ("Issue token ..."): never below INFO, whatever is set.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(level)))
