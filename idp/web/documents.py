@@ -106,13 +106,16 @@ class DocumentLayer:
     def _answer(self, endpoint: str, environ) -> tuple[str, list, bytes]:
         if endpoint == "health.healthz":
             return OK, list(self.health), HEALTHY
-        with self.app.app_context():  # the key cache needs the store and the database
-            if endpoint == "oauth.discovery":
-                body, etag = oauth.discovery_body_with_etag()
-                max_age = oauth.DISCOVERY_MAX_AGE
-            else:
+        if endpoint == "oauth.discovery":
+            document = self.app.extensions.get(oauth.DISCOVERY_KEY)  # where the view keeps it
+            if document is None:
+                with self.app.app_context():
+                    document = oauth.discovery_body_with_etag()
+            (body, etag), max_age = document, oauth.DISCOVERY_MAX_AGE
+        else:
+            with self.app.app_context():  # the key cache needs the store and the database
                 body, etag = keys.public_jwks_body_with_etag()
-                max_age = key_schedule.cache_ttl(self.app.config)
+            max_age = key_schedule.cache_ttl(self.app.config)
         made = self.made.get(endpoint)
         if made is None or made[0] is not body or made[1] != f'"{etag}"' or made[4] != max_age:
             made = self.made[endpoint] = self._made(body, etag, max_age)
