@@ -64,6 +64,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_web(app)
     init_i18n(app)
     init_cli(app)
+    # Outermost: discovery, JWKS and /healthz need neither ProxyFix nor Flask (idp.web.documents).
+    from idp.web.documents import DocumentLayer
+
+    app.wsgi_app = DocumentLayer(app, app.wsgi_app)
     return app
 
 

@@ -57,3 +57,15 @@ def exposition(*shared_state) -> bytes:
 def serve_for_worker(port: int) -> None:
     """``idp worker`` has no web app: its counters get their own small HTTP server."""
     start_http_server(port, registry=_this_process())
+
+
+_DURATION_BY_ENDPOINT = {}
+
+
+def observe_request(endpoint: str, seconds: float) -> None:
+    """One request's latency; the labelled child is looked up once per endpoint, not per request
+    (a lock and a tuple of labels each time)."""
+    child = _DURATION_BY_ENDPOINT.get(endpoint)
+    if child is None:
+        child = _DURATION_BY_ENDPOINT[endpoint] = REQUEST_DURATION.labels(endpoint)
+    child.observe(seconds)

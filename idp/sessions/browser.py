@@ -21,6 +21,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from idp import crypto, outages
+from idp.paths import is_api_path
 
 KEY = "browser:"
 
@@ -61,6 +62,10 @@ class BrowserSessionInterface(SessionInterface):
         self.ttl = ttl
 
     def open_session(self, app, request):
+        if is_api_path(request.path):
+            # Programs' endpoints never use it (idp.paths): no cookie parsed, no store read, no
+            # write; Flask's null session lets a stray read find it empty.
+            return None
         sid = request.cookies.get(self.get_cookie_name(app))
         if sid and len(sid) <= 64:
             try:

@@ -13,22 +13,36 @@ CSP_NOT_A_PAGE = "default-src 'none'; object-src 'none'; frame-ancestors 'none';
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def security_headers(https: bool, page: bool) -> list[tuple[str, str]]:
+    """The headers every response gets unless it set its own, in the order they are added. Also
+    what idp.web.documents sends below Flask, so the two cannot drift apart."""
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        # Activation links carry a token: never send our URLs on to another site.
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    if https:
+        headers.append(("Strict-Transport-Security", HSTS))
+    if page:
+        headers.append(("Content-Security-Policy", CSP))
+        # Sign-in, activation and logout pages hold CSRF tokens and personal details.
+        headers.append(("Cache-Control", "no-store"))
+    else:
+        headers.append(("Content-Security-Policy", CSP_NOT_A_PAGE))
+    return headers
+
+
 def init_hardening(app):
     https = app.config["IDP_ISSUER"].startswith("https://")
+    for_pages = security_headers(https, page=True)
+    for_the_rest = security_headers(https, page=False)
 
     @app.after_request
-    def security_headers(response):
+    def add_security_headers(response):
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Activation links carry a token: never send our URLs on to another site.
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if https:
-            headers.setdefault("Strict-Transport-Security", HSTS)
-        if response.mimetype == "text/html":
-            headers.setdefault("Content-Security-Policy", CSP)
-            # Sign-in, activation and logout pages hold CSRF tokens and personal details.
-            headers.setdefault("Cache-Control", "no-store")
-        else:
-            headers.setdefault("Content-Security-Policy", CSP_NOT_A_PAGE)
+        present = set(headers.keys(lower=True))  # one pass, not one per header (setdefault)
+        for name, value in for_pages if response.mimetype == "text/html" else for_the_rest:
+            if name.lower() not in present:
+                headers.add(name, value)
         return response

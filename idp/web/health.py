@@ -82,5 +82,5 @@ def init_request_metrics(app) -> None:
     def observe(response):
         if request.endpoint not in (None, "static", "health.metrics_page"):
             elapsed = time.perf_counter() - g.get("metrics_started", time.perf_counter())
-            metrics.REQUEST_DURATION.labels(request.endpoint).observe(elapsed)
+            metrics.observe_request(request.endpoint, elapsed)
         return response

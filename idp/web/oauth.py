@@ -40,18 +40,25 @@ MAX_STATE = 512
 #: A POSTed authorization request goes on as a GET: its path and query must fit the request
 #: line a server accepts (gunicorn's ``limit_request_line``, 4094, less method and version).
 MAX_LOCATION = 4000
+#: Discovery's max-age: the document changes only with the settings, i.e. with a deployment.
+DISCOVERY_MAX_AGE = 3600
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery():
     """OIDC Discovery 1.0 section 3. The document depends on settings only: it is made once per
     app and served as bytes, with a strong ETag so a relying party can revalidate for free."""
-    body, etag = current_app.extensions.get(DISCOVERY_KEY) or _discovery_document()
+    body, etag = discovery_body_with_etag()
     response = current_app.response_class(body, mimetype="application/json")
     response.cache_control.public = True
-    response.cache_control.max_age = 3600
+    response.cache_control.max_age = DISCOVERY_MAX_AGE
     response.set_etag(etag)
     return response.make_conditional(request)
+
+
+def discovery_body_with_etag() -> tuple[bytes, str]:
+    """The document as served (also by idp.web.documents), and its validator."""
+    return current_app.extensions.get(DISCOVERY_KEY) or _discovery_document()
 
 
 def _discovery_document() -> tuple[bytes, str]:

@@ -20,7 +20,7 @@ UNKNOWN_HOST = _l(
 )
 
 
-def _normalised(host: str) -> str:
+def normalised_host(host: str) -> str:
     """Hosts compare without case and without https's own port."""
     host = host.lower()
     return host[: -len(":443")] if host.endswith(":443") else host
@@ -30,11 +30,11 @@ def init_trusted_host(app) -> None:
     issuer = urlsplit(app.config["IDP_ISSUER"])
     if issuer.scheme != "https":
         return  # the embedded default answers on whatever address it is opened with
-    expected = _normalised(issuer.netloc)
+    expected = normalised_host(issuer.netloc)
 
     @app.before_request
     def refuse_unknown_host():
-        if request.path in EXEMPT_PATHS or _normalised(request.host) == expected:
+        if request.path in EXEMPT_PATHS or normalised_host(request.host) == expected:
             return None
         current_app.logger.warning("request for an unknown host refused")
         return refuse(400, UNKNOWN_HOST, "unknown host")
