@@ -91,6 +91,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    secrets_seen.stop_sharing()
     made = config.stash.get(_MADE_RUN_DIR, None)
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)

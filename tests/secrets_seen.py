@@ -27,6 +27,13 @@ def share_in(folder: Path) -> None:
         _write({"log": str(path)})
 
 
+def stop_sharing() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.close()
+        _shared = None
+
+
 def _write(entry: dict) -> None:
     if _shared is not None:
         _shared.write(json.dumps(entry) + "\n")
