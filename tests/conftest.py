@@ -17,10 +17,12 @@ from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import flask
 import psycopg
 import pytest
 import redis as redis_lib
 from aiosmtpd.controller import Controller
+from jinja2.bccache import BytecodeCache
 from sqlalchemy import text
 
 from idp import clock, create_app, keys
@@ -55,28 +57,81 @@ BASE_SETTINGS = {
 }
 
 
-# --- logs: every line of the run, for tests/test_log_hygiene.py -------------------------------
-LOG_FILE = Path(tempfile.gettempdir()) / f"idp-test-log-{RUN_ID}.jsonl"
+# --- templates: compiled once per process, not once per test's app ----------------------------
+class _CompiledTemplates(BytecodeCache):
+    """Every test makes a new app, and each new app compiled every template it rendered again
+    (12 % of the CPU time of tests/test_sign_in.py). Jinja keys the compiled code by template and checks it
+    against the template's source, so a changed template is compiled afresh."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+
+
+# --- the run's folder: logs and secrets of every process, for tests/test_log_hygiene.py --------
+_MADE_RUN_DIR = pytest.StashKey[Path]()
+
+
+def pytest_configure(config):
+    """The first process (the only one, or pytest-xdist's controller) makes the run's folder;
+    its workers inherit IDP_TEST_RUN_DIR and write into it (tests/secrets_seen.py)."""
+    if not os.environ.get("IDP_TEST_RUN_DIR"):
+        os.environ["IDP_TEST_RUN_DIR"] = tempfile.mkdtemp(prefix="idp-test-run-")
+        config.stash[_MADE_RUN_DIR] = Path(os.environ["IDP_TEST_RUN_DIR"])
+    secrets_seen.share_in(Path(os.environ["IDP_TEST_RUN_DIR"]))
+
+
+def pytest_unconfigure(config):
+    secrets_seen.stop_sharing()
+    made = config.stash.get(_MADE_RUN_DIR, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        del os.environ["IDP_TEST_RUN_DIR"]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def every_log_line():
-    """Write every log record of the run (INFO and up, as in production) to LOG_FILE as JSON."""
-    handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
+    """Write every log record of this process (INFO and up, as in production) as JSON to a file
+    in the run's folder; the folder goes when the run ends."""
+    log_file = Path(os.environ["IDP_TEST_RUN_DIR"]) / f"log-{RUN_ID}.jsonl"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    secrets_seen.LOG_FILES.append(LOG_FILE)
-    yield LOG_FILE
+    secrets_seen.watch_log(log_file)
+    yield log_file
     root.removeHandler(handler)
     handler.close()
-    LOG_FILE.unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(items):
-    """The log hygiene check runs last, when every other test has logged what it logs."""
+    """The log hygiene check runs last, when every other test has logged what it logs (with
+    pytest-xdist: after every other worker has ended, tests/last_scheduling.py)."""
+    from tests.last_scheduling import runs_last
+
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    for item in items:
+        assert (item.get_closest_marker("last") is not None) == runs_last(item.nodeid), (
+            f"{item.nodeid}: mark it `last` and list its module in LAST_MODULES, or neither")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") == "load":
+        from tests.last_scheduling import LastScheduling
+
+        return LastScheduling(config, log)
+    return None
 
 
 # --- SMTP: a real server on loopback ---------------------------------------------------------

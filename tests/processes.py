@@ -54,7 +54,7 @@ def environment(app, folder: Path, **settings) -> dict:
 class Process:
     def __init__(self, args: list[str], env: dict, log: Path):
         self.log = log
-        secrets_seen.LOG_FILES.append(log)
+        secrets_seen.watch_log(log)
         self._log_file = open(log, "wb")
         self.popen = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, stdout=self._log_file,
                                       stderr=subprocess.STDOUT)

@@ -120,7 +120,7 @@ def test_installed_service_migrates_serves_and_sends_the_welcome_email(venv, ser
             [python, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
              "--no-control-socket", "idp.wsgi:app"],
             cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
-    secrets_seen.LOG_FILES.append(log)
+    secrets_seen.watch_log(log)
     try:
         issuer = env["IDP_ISSUER"]
         wait_until_serving(f"{issuer}/healthz", server, problem=log.read_text)

@@ -5,7 +5,9 @@ One backend: the embedded default (SQLite, in-process store, outbox). The pages 
 both backends (the HTTP tests prove that on each), and the in-process server shares the test's
 frozen clock, so a code is fresh or an idle session ends when the test says, without sleeping."""
 
+import fcntl
 import re
+import tempfile
 from types import SimpleNamespace
 from pathlib import Path
 
@@ -59,7 +61,11 @@ def driver(open_browser):
 
 @pytest.fixture(scope="session")
 def axe_script():
-    return axe.source()
+    """axe-core, installed by the first worker that needs it while the other waits (two
+    `npm install`s in one folder would trip over each other)."""
+    with open(Path(tempfile.gettempdir()) / "idp-test-axe-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return axe.source()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ looks the same (status, page, message), does the same work (one password hash) a
 same time within noise."""
 
 import re
+import statistics
 import time
 
 import pytest
@@ -88,10 +89,16 @@ def test_every_failure_costs_one_password_hash(client, accounts, monkeypatch):
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_every_failure_takes_the_same_time(app, client, accounts):
-    """With production argon2id parameters, the five cases (interleaved, so machine load hits
-    all alike) take the same time: their fastest runs, which load can only slow down, are
-    within 50 % of each other. A second hash, as unknown usernames once cost, doubles it;
-    the margin is for a busy two-core CI machine."""
+    """With production argon2id parameters, the five cases cost the same time: the median CPU
+    time the request takes in this thread (the test client runs the app in it) is within 30 %
+    for every case (measured: within 10 % at a load average of 12). A second hash for unknown
+    usernames and locked accounts, as unknown usernames once cost, makes theirs 1.6 times the
+    others'; skipping the hash makes it a fraction.
+
+    CPU time of the answering thread, not wall-clock time: on a busy machine (other tests,
+    other workers) a wall-clock sample mostly measures the waits for a core, which made this
+    test fail where nothing differed. The cases are interleaved, and medians leave out the
+    samples a cache flush or a page fault slowed down."""
     app.config.update(IDP_ARGON2_TIME_COST=2, IDP_ARGON2_MEMORY_KIB=19 * 1024,
                       IDP_LOCKOUT_DELAY_AFTER=1000, IDP_LOCKOUT_AFTER=1000,
                       IDP_LOCKOUT_PERMANENT_AFTER=1000, IDP_THROTTLE_IP_FAILURES=1000)
@@ -102,14 +109,14 @@ def test_every_failure_takes_the_same_time(app, client, accounts):
             account = db.session.query(Account).filter_by(username=parent.username).one()
             account.password_hash = passwords.hash_password(PASSWORD)
             db.session.commit()
-    timings = {case: [] for case in CASES}
+    cpu = {case: [] for case in CASES}
     sign_in(client, details("unknown username", accounts))  # warm up: the dummy hash is made
     for round_number in range(16):
         for case in CASES:
             fields = details(case, accounts, round_number)
-            started = time.perf_counter()
+            started = time.thread_time()
             response = sign_in(client, fields)
-            timings[case].append(time.perf_counter() - started)
+            cpu[case].append(time.thread_time() - started)
             assert response.status_code == 400
-    fastest = {case: min(values) for case, values in timings.items()}
-    assert max(fastest.values()) <= 1.5 * min(fastest.values()), fastest
+    typical = {case: statistics.median(values) for case, values in cpu.items()}
+    assert max(typical.values()) <= 1.3 * min(typical.values()), typical

@@ -359,7 +359,7 @@ def test_gunicorn_and_the_worker_process_ride_out_a_redis_restart(
             assert requests.get(web.url + "/jwks").status_code == 200
             assert requests.get(web.url + "/healthz").status_code == 200
             assert requests.get(web.url + "/readyz").status_code == 503
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a process of its own: slow on a busy machine
         while "worker round skipped" not in worker_proc.log.read_text():
             assert time.monotonic() < deadline, worker_proc.log.read_text()[-2000:]
             time.sleep(0.2)
@@ -374,7 +374,7 @@ def test_gunicorn_and_the_worker_process_ride_out_a_redis_restart(
                                redirect_uri=rp["redirect_uri"], **_code_and_verifier(answer))
         assert tokens.status_code == 200
         # The worker process recovered too: the new session runs idle, and it says so.
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not logout_receiver.tokens:
             assert time.monotonic() < deadline, worker_proc.log.read_text()[-2000:]
             time.sleep(0.2)
