@@ -17,6 +17,7 @@ or single-use check, a session, a flow, throttling) fails, and the request becom
 """
 
 import functools
+import json
 import threading
 
 import redis
@@ -143,6 +144,29 @@ class MemoryStore:
                 self._schedules.setdefault(name, {})[member] = due
             return item[0]
 
+    def touch_session(self, key: str, member: str, now: float, idle_ttl: int, max_ttl: int,
+                      grace: int, schedule: str, index_prefix: str) -> tuple[bytes | None, bool]:
+        """A sign-in session's use (idp.sessions.signin), as one atomic step: read the record (a
+        JSON object with ``last_seen``, ``auth_time`` and ``account_id``) and, only if it still
+        lives (``now`` before its idle and its absolute end), set ``last_seen`` to ``now`` and
+        put its new end time on schedule ``schedule`` and on ``index_prefix`` + account id.
+        Returns (the record, True) after a touch, (the record as found, False) for a record
+        whose time is up, (None, False) for none."""
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return None, False
+            record = json.loads(item[0])
+            if now >= min(record["last_seen"] + idle_ttl, record["auth_time"] + max_ttl):
+                return item[0], False
+            record["last_seen"] = now
+            expires_at = min(now + idle_ttl, record["auth_time"] + max_ttl)
+            value = json.dumps(record).encode()
+            self._data[key] = (value, clock.now() + max(1, int(expires_at - now) + grace))
+            for name in (schedule, index_prefix + str(record["account_id"])):
+                self._schedules.setdefault(name, {})[member] = expires_at
+            return value, True
+
     def replace(self, key: str, name: str, member: str,
                 items: list[tuple[str, bytes | str, int, str, str, float]]) -> bool:
         """As one atomic step, and only if ``key`` is still there: delete it and its ``member``
@@ -209,6 +233,29 @@ return 1
 """
 
 
+# Atomic: a sign-in session's use (MemoryStore.touch_session says what it does). KEYS: the
+# record, the expiry schedule; ARGV: now, idle ttl, max ttl, grace, the member, the account
+# index's key prefix (that key is named by the record, so it cannot be in KEYS; no Redis
+# Cluster here). The record is read with cjson but not written with it (cjson would turn an
+# empty list into {} and round the floats): only the number after "last_seen" is replaced, by
+# ARGV[1] as json.dumps writes it. The pattern cannot match inside a JSON string (a quote in
+# one is escaped), and json.dumps writes the key as '"last_seen": ' (the record is idp's own).
+_TOUCH_SESSION = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local record = cjson.decode(value)
+local now, idle, max_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if now >= math.min(record.last_seen + idle, record.auth_time + max_ttl) then return {0, value} end
+local touched, found = string.gsub(value, '"last_seen": [-+.%deE]+', '"last_seen": ' .. ARGV[1], 1)
+if found ~= 1 then return redis.error_reply('session record without last_seen') end
+local expires_at = math.min(now + idle, record.auth_time + max_ttl)
+local ttl = math.max(1, math.floor(expires_at - now) + tonumber(ARGV[4]))
+redis.call('SET', KEYS[1], touched, 'EX', ttl)
+redis.call('ZADD', KEYS[2], expires_at, ARGV[5])
+redis.call('ZADD', ARGV[6] .. string.format('%d', record.account_id), expires_at, ARGV[5])
+return {1, touched}
+"""
+
 #: What "Redis is not there" looks like to redis-py. A ReadOnlyError is a replica that has not
 #: (yet) been promoted after a failover: also an outage, not a bug.
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError)
@@ -263,6 +310,7 @@ class RedisStore:
         self._claim_until = self.redis.register_script(_CLAIM_UNTIL)
         self._move_and_schedule = self.redis.register_script(_MOVE_AND_SCHEDULE)
         self._replace = self.redis.register_script(_REPLACE)
+        self._touch_session = self.redis.register_script(_TOUCH_SESSION)
 
     @_reachable
     def get(self, key):
@@ -345,6 +393,13 @@ class RedisStore:
             keys += [self.prefix + item_key, self.prefix + queue]
             args += [value, max(1, int(ttl)), item_member, repr(float(due))]
         return bool(self._replace(keys=keys, args=args))
+
+    @_reachable
+    def touch_session(self, key, member, now, idle_ttl, max_ttl, grace, schedule, index_prefix):
+        found = self._touch_session(
+            keys=[self.prefix + key, self.prefix + schedule],
+            args=[json.dumps(now), idle_ttl, max_ttl, grace, member, self.prefix + index_prefix])
+        return (found[1], bool(found[0])) if found else (None, False)
 
     def set_and_schedule(self, key, value, ttl, schedules):
         # One round trip instead of one per command (a session is saved on every use), and

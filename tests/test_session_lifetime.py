@@ -2,9 +2,14 @@
 relying party holds (idle and absolute expiry, refresh as activity, bound refresh tokens,
 offline_access, ID tokens on refresh)."""
 
+import json
+from dataclasses import asdict
+
 import pytest
 
 from idp import clock
+from idp.extensions import store
+from idp.sessions import signin
 from tests.actors import RelyingParty
 from tests.test_oidc_flow import sign_in_at
 
@@ -147,3 +152,56 @@ def test_a_code_of_a_session_that_expired_is_worthless(app, world):
     clock.advance(31)
     response = rp.exchange(code)
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+# --- the store's one-step use (a script in Redis) ------------------------------------------------
+def marked_as_saving_would(app) -> None:
+    """The session's record, its lifetime in the store and its two schedule entries are what
+    saving the session in Python (``signin._save``) writes for a use just now."""
+    with app.app_context():
+        the_store = store()
+        (sid,) = the_store.scheduled(signin.EXPIRY)
+        raw = the_store.get(signin.KEY + sid)
+        session = signin.SignInSession(**json.loads(raw))
+        assert session.last_seen == clock.now()
+        assert raw == json.dumps(asdict(session)).encode()  # byte for byte
+        expires_at = session.expires_at()
+        assert the_store.scheduled(signin.EXPIRY) == {sid: expires_at}
+        assert the_store.scheduled(signin.BY_ACCOUNT + str(session.account_id)) == {sid: expires_at}
+        ttl = int(expires_at - clock.now()) + signin.RECORD_GRACE
+        if the_store.shared:
+            assert the_store.redis.ttl(the_store.prefix + signin.KEY + sid) in (ttl, ttl - 1)
+        else:
+            assert the_store._data[signin.KEY + sid][1] == clock.now() + ttl
+
+
+def test_a_refresh_marks_the_session_used_as_saving_it_would(app, signed_in):
+    parent, rp, tokens = signed_in
+    first = rp.validate_id_token(tokens["id_token"])
+    refresh_token = tokens["refresh_token"]
+    clock.advance(IDLE - 60)
+    response = rp.refresh(refresh_token)
+    assert response.status_code == 200
+    marked_as_saving_would(app)  # the idle end is the nearer one
+    while clock.timestamp() + 2 * (IDLE - 60) < first["auth_time"] + MAX:
+        clock.advance(IDLE - 60)
+        response = rp.refresh(response.get_json()["refresh_token"])
+        assert response.status_code == 200
+    clock.advance(IDLE - 60)  # less than IDLE before the absolute end
+    response = rp.refresh(response.get_json()["refresh_token"])
+    assert response.status_code == 200
+    marked_as_saving_would(app)  # the absolute end is the nearer one now
+    assert still_signed_in(parent)
+    marked_as_saving_would(app)  # and a page of the parent's does the same
+
+
+def test_a_session_ended_meanwhile_is_not_brought_back_by_a_late_use(app, signed_in):
+    parent, rp, tokens = signed_in
+    with app.app_context():
+        (sid,) = store().scheduled(signin.EXPIRY)
+        account_id = json.loads(store().get(signin.KEY + sid))["account_id"]
+        parent.log_out()
+        assert signin.use(sid) is None
+        assert store().get(signin.KEY + sid) is None
+        assert store().scheduled(signin.EXPIRY) == {}
+        assert store().scheduled(signin.BY_ACCOUNT + str(account_id)) == {}

@@ -7,6 +7,7 @@ from sqlalchemy import event
 from idp.extensions import db
 from idp.oauth import records
 from idp.oauth.grants import OpenIDCode, OpenIDRefresh
+from idp.sessions import signin
 from tests.test_oidc_flow import sign_in_at
 
 # The code grant: the code (with its grant and parent, one statement), consume it, record the
@@ -55,3 +56,40 @@ def test_each_grant_signs_one_id_token_with_few_statements(world, statements, mo
     second = rp.refresh(first.get_json()["refresh_token"])
     assert second.status_code == 200 and len(signed) == 2
     assert len(statements) <= MOST_STATEMENTS, statements
+
+
+class CountingStore:
+    """The app's store, noting each call about a sign-in session (its ``signin:`` record)."""
+
+    def __init__(self, store):
+        self.store, self.calls = store, []
+
+    def __getattr__(self, name):
+        method = getattr(self.store, name)
+        if not callable(method):
+            return method
+
+        def counted(*args, **kwargs):
+            if args and isinstance(args[0], str) and args[0].startswith(signin.KEY):
+                self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_each_grant_asks_the_store_about_the_session_once(app, world):
+    """The code exchange reads the session (is it live?); a refresh of a session-bound grant
+    also marks it used, in the same one call (one round trip to Redis)."""
+    parent, rp = world
+    code = sign_in_at(rp, parent)["code"]
+    real = app.extensions["idp.store"]
+    app.extensions["idp.store"] = counting = CountingStore(real)
+    try:
+        first = rp.exchange(code)
+        assert first.status_code == 200
+        assert counting.calls == ["get"]
+        counting.calls.clear()
+        assert rp.refresh(first.get_json()["refresh_token"]).status_code == 200
+        assert counting.calls == ["touch_session"]
+    finally:
+        app.extensions["idp.store"] = real

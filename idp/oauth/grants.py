@@ -175,11 +175,9 @@ class RefreshTokenGrant(_GrantTokens, grants.RefreshTokenGrant):
             return None
         if item.grant.revoked_at is not None:
             return None
-        if not item.grant.offline:
-            signin = sessions.load(item.sid)
-            if signin is None:  # the session ended or has just expired
-                return None
-            sessions.touch(signin)  # a refresh is the parent's activity
+        # A refresh is the parent's activity: it marks the session used, if it still lives.
+        if not item.grant.offline and sessions.use(item.sid) is None:
+            return None  # the session ended or has just expired
         return item
 
     def authenticate_user(self, refresh_token):

@@ -22,10 +22,10 @@ from idp.sessions.signin import (
     prove_code,
     start,
     sweep_expired,
-    touch,
+    use,
 )
 
 __all__ = [
     "ADMIN", "LOGOUT", "add_client", "count", "current", "end_all_for", "end_current",
-    "grant_is_live", "live_for", "load", "prove_code", "start", "sweep_expired", "touch",
+    "grant_is_live", "live_for", "load", "prove_code", "start", "sweep_expired", "use",
 ]

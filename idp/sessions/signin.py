@@ -100,10 +100,24 @@ def grant_is_live(grant) -> bool:
     return grant.offline or load(grant.sid) is not None
 
 
-def touch(signin: SignInSession) -> None:
-    """Count a use: the idle timer starts again (the absolute lifetime does not move)."""
-    signin.last_seen = clock.now()
-    _save(signin)
+def use(sid: str | None) -> SignInSession | None:
+    """The live session with this sid, marked as used just now (the idle timer starts again,
+    the absolute lifetime does not move); None if there is none (one found expired is ended
+    now). Reading, checking and marking are one atomic step in the store, one round trip: a
+    session ended meanwhile is not brought back by a late mark."""
+    if not sid or len(sid) > 64:
+        return None
+    config = current_app.config
+    raw, touched = store().touch_session(
+        KEY + sid, sid, clock.now(), config["IDP_SESSION_IDLE_TTL"],
+        config["IDP_SESSION_MAX_TTL"], RECORD_GRACE, EXPIRY, BY_ACCOUNT)
+    if raw is None:
+        return None
+    signin = SignInSession(**json.loads(raw))
+    if not touched:
+        end(sid, signin.end_reason())
+        return None
+    return signin
 
 
 def start(account, amr: list[str], acr: str) -> SignInSession:
@@ -133,11 +147,9 @@ def start(account, amr: list[str], acr: str) -> SignInSession:
 def current() -> SignInSession | None:
     """The browser's live sign-in session, marked as used just now (once per request)."""
     if "signin" not in g:
-        signin = load(session.get(BROWSER_KEY))
+        signin = use(session.get(BROWSER_KEY))
         if signin is None:
             session.pop(BROWSER_KEY, None)
-        else:
-            touch(signin)
         g.signin = signin
     return g.signin
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from idp import clock, create_app, keys, sessions, worker
+from idp import database as database_module
 from idp.sessions import signin
 from idp.outages import DATABASE_DOWN
 from idp.store import StoreUnavailable
@@ -459,6 +460,38 @@ def test_a_database_lost_mid_token_request_keeps_nothing_and_recovers(app, world
     assert tokens.status_code == 200
     assert rp.userinfo(tokens.get_json()["access_token"]).status_code == 200
     assert rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("database", ["own"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_database_restart_between_requests_costs_no_request(app, world, database, monkeypatch,
+                                                               caplog):
+    """A restart (a fast shutdown ends every backend, as here) breaks the idle pooled
+    connections; the next requests are answered on new ones, none fails (idp.database)."""
+    parent, rp = world
+    code = sign_in_at(rp, parent)["code"]
+    with app.app_context():
+        assert db.engine.pool.checkedin() >= 1  # a pooled connection the restart will break
+    found_gone = []
+    monkeypatch.setattr(database_module, "_has_gone",
+                        lambda connection, _check=database_module._has_gone:
+                        found_gone.append(_check(connection)) or found_gone[-1])
+    name = database.rsplit("/", 1)[1]
+    with psycopg.connect(conftest.PG_ADMIN_URL, autocommit=True) as admin:
+        pids = [row[0] for row in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name])]
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert within(10, lambda: admin.execute(  # gone: their sockets are closed
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]).fetchone()[0] == 0)
+
+    tokens = rp.exchange(code)
+    assert tokens.status_code == 200
+    assert True in found_gone  # the broken connection was seen and replaced, not used
+    assert rp.refresh(tokens.get_json()["refresh_token"]).status_code == 200
+    assert parent.browser.get("/").status_code == 200
+    assert "unavailable" not in caplog.text
 
 
 # --- signing keys: Redis carries the news of a key change ------------------------------------
