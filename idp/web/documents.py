@@ -17,7 +17,6 @@ apply here exactly as in the view; when that fails, Flask answers (and tries onc
 
 import re
 import time
-import uuid
 from urllib.parse import urlsplit
 
 from werkzeug.http import http_date, is_resource_modified
@@ -73,8 +72,7 @@ class DocumentLayer:
             status = None
         if status is None:
             return self.downstream(environ, start_response)
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if logs.REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = logs.request_id_of(environ)
         headers.append(("X-Request-ID", request_id))
         method = environ["REQUEST_METHOD"]
         if method == "HEAD":
