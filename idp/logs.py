@@ -65,7 +65,8 @@ def request_fields() -> dict:
     client_id = _claimed_client(req)
     signin = g.get("signin")  # set or dropped during the request: read for every line
     org = signin.organisation_code if signin else req.form.get("organisation") if req.method == "POST" else None
-    fields = {"request_id": g.get("request_id"), "client_id": _safe(client_id), "org": _safe(org)}
+    fields = {"request_id": getattr(req, "request_id", None), "client_id": _safe(client_id),
+              "org": _safe(org)}
     return {name: value for name, value in fields.items() if value}
 
 
@@ -109,7 +110,7 @@ class JsonFormatter(logging.Formatter):
             try:
                 entry.update(request_fields())
             except Exception:  # e.g. a body too large to read: the line is still written
-                entry["request_id"] = g.get("request_id")
+                entry["request_id"] = getattr(request, "request_id", None)
         fields = getattr(record, "fields", None)
         if fields:
             entry.update(fields)
@@ -137,20 +138,14 @@ def configure(level: str, format_name: str) -> None:
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
-def init_request_logging(app) -> None:
-    @app.before_request
-    def start():
-        g.request_id = request_id_of(request.environ)
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        req = request._get_current_object()
-        if req.endpoint not in QUIET_ENDPOINTS:
-            started = g.get("request_started", time.perf_counter())
-            request_line(req.method, _route(req), response.status_code, started)
-        return response
+def finish(response):
+    """After every response (idp.web): its request id, and the request's line. The request id and
+    start time are the request's own (idp.web.request_class)."""
+    req = request._get_current_object()
+    response.headers["X-Request-ID"] = req.request_id
+    if req.endpoint not in QUIET_ENDPOINTS:
+        request_line(req.method, _route(req), response.status_code, req.started)
+    return response
 
 
 def request_line(method: str, route: str, status: int, started: float, **fields) -> None:

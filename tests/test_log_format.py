@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from idp import logs
 from idp.logs import JsonFormatter
+from idp.web.request_class import Request
 
 
 def test_the_time_is_written_as_datetime_writes_it():
@@ -56,3 +57,17 @@ def test_a_line_outside_a_request_is_one_json_object_in_a_fixed_order():
     assert list(json.loads(line_of())) == ["time", "level", "logger", "message"]
     odd = json.loads(line_of({"when": datetime(2026, 1, 2, tzinfo=timezone.utc)}))
     assert odd["when"] == "2026-01-02 00:00:00+00:00"  # default=str, as before
+
+
+def test_a_line_in_a_request_names_its_client_read_once(app, monkeypatch):
+    with app.test_request_context("/token", method="POST", headers={"X-Request-ID": "rid-9"},
+                                  data={"client_id": "rp-1", "organisation": "PO2806"}):
+        first = json.loads(line_of({"status": 400}))
+        # Parsed for the first line only: the second would lose its fields on this error.
+        monkeypatch.setattr(Request, "authorization", property(lambda self: 1 / 0))
+        second = json.loads(line_of({"status": 400}))
+    for line in (first, second):
+        line.pop("time")
+        assert line == {"level": "INFO", "logger": "idp.request", "message": "GET /x 200",
+                        "request_id": "rid-9", "client_id": "rp-1", "org": "PO2806",
+                        "status": 400}

@@ -68,12 +68,9 @@ NOT_A_FORM = _l(
 )
 
 
-def init_limits(app) -> None:
-    app.before_request(check_request)
-
-
 def check_request():
-    """None when the request is within limits, else the answer that refuses it."""
+    """None when the request is within limits, else the answer that refuses it. A
+    before-request check, run by idp.web's one hook right after the Host check."""
     if request.routing_exception is not None or request.endpoint == "static":
         return None  # a 404 or 405 answers for itself
     # SCIM takes JSON bodies and reads them itself (idp.scim.users: type, size, syntax).
