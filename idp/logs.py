@@ -75,8 +75,8 @@ class _UtcTime:
     part up to the seconds made once per second rather than for every line."""
 
     def __init__(self):
-        self.second = None
-        self.prefix = ""
+        #: (whole second, its text): one tuple, so a thread never sees one's text with another.
+        self.made = (None, "")
 
     def __call__(self, timestamp: float) -> str:
         # As datetime rounds a float timestamp: to the microsecond, half to even.
@@ -87,10 +87,11 @@ class _UtcTime:
         elif micros < 0:
             whole, micros = whole - 1, micros + 1_000_000
         second = int(whole)
-        if second != self.second:  # a race only makes the same prefix twice
-            self.prefix = datetime.fromtimestamp(second, timezone.utc).isoformat()[:-6]
-            self.second = second
-        return f"{self.prefix}.{micros // 1000:03d}+00:00"
+        made_for, prefix = self.made
+        if second != made_for:
+            prefix = datetime.fromtimestamp(second, timezone.utc).isoformat()[:-6]
+            self.made = (second, prefix)
+        return f"{prefix}.{micros // 1000:03d}+00:00"
 
 
 _utc_time = _UtcTime()
