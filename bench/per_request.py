@@ -1,6 +1,7 @@
 """What one request costs inside the WSGI app, without a server: CPU time, or instructions.
 
     python -m bench.per_request PATH [--count N] [--header 'Name: value'] [--redis]
+                                     [--form 'name=value&...']   (a POST of that form)
 
 The app is made as in production (an https issuer, JSON request logs at INFO to /dev/null, a
 strict Host check), on a throw-away SQLite database and the in-process store (``--redis``: the
@@ -15,6 +16,7 @@ callgrind with two counts and divide the difference (``--instructions`` does tha
 """
 
 import argparse
+import io
 import logging
 import os
 import re
@@ -55,13 +57,17 @@ def make_app(redis: bool):
     return app
 
 
-def environ_for(path: str, headers: list[str]):
+def environ_for(path: str, headers: list[str], form: str | None = None):
     from werkzeug.test import EnvironBuilder
 
+    body = {} if form is None else {
+        "method": "POST", "data": form.encode(),
+        "content_type": "application/x-www-form-urlencoded"}
     builder = EnvironBuilder(path=path, base_url=ISSUER,
-                             headers=[tuple(h.split(": ", 1)) for h in headers])
+                             headers=[tuple(h.split(": ", 1)) for h in headers], **body)
     environ = builder.get_environ()
     environ["SERVER_PORT"] = "8000"
+    environ["bench.body"] = environ["wsgi.input"].read()
     return environ
 
 
@@ -70,7 +76,9 @@ def run(app, environ, count: int) -> None:
         return None
 
     for _ in range(count):
-        answer = app(dict(environ), start_response)
+        fresh = dict(environ)
+        fresh["wsgi.input"] = io.BytesIO(environ["bench.body"])  # each request reads its body
+        answer = app(fresh, start_response)
         for _chunk in answer:
             pass
         if hasattr(answer, "close"):
@@ -105,16 +113,18 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--redis", action="store_true")
+    parser.add_argument("--form", help="POST this urlencoded form (e.g. grant_type=x&client_id=y)")
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--wait-for", help=argparse.SUPPRESS)  # used by --instructions
     args = parser.parse_args(argv)
     if args.instructions:
         passed = [args.path, *(f"--header={h}" for h in args.header)]
         passed += ["--redis"] if args.redis else []
+        passed += [f"--form={args.form}"] if args.form is not None else []
         print(f"{args.path}: {instructions(passed):,.0f} instructions per request")
         return 0
     app = make_app(args.redis)
-    environ = environ_for(args.path, args.header)
+    environ = environ_for(args.path, args.header, args.form)
     run(app, environ, 50)  # warm: caches filled, first-use imports done
     if args.wait_for:
         print("ready", flush=True)

@@ -32,7 +32,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config)
     _configure_flask(app)
     logs.configure(app.config["IDP_LOG_LEVEL"], app.config["IDP_LOG_FORMAT"])
-    logs.init_request_logging(app)
 
     db.init_app(app)
     database.init_app(app, db)

@@ -97,8 +97,9 @@ def switch_links() -> list[dict]:
     ]
 
 
-def _switch_language():
+def switch_language():
     """``GET <page>?lang=en``: remember the choice, then show the same page without ``lang``.
+    A before-request check, run by idp.web's one hook (after the Host check and limits).
 
     An unknown value changes nothing. The redirect goes to the issuer's own host, never to a
     path the request could turn into another site (``//elsewhere``)."""
@@ -119,7 +120,6 @@ def init_i18n(app) -> None:
     # Our forms carry their own messages. With Flask-Babel present, Flask-WTF would translate
     # WTForms' few built-in defaults too, and so change what Dutch pages say today.
     app.config.setdefault("WTF_I18N_ENABLED", False)
-    app.before_request(_switch_language)
 
     @app.context_processor
     def language_context():

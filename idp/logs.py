@@ -8,9 +8,10 @@ like one (so a request can be followed through the ingress) and returned in the 
 
 import json
 import logging
+import math
+import os
 import re
 import time
-import uuid
 from datetime import datetime, timezone
 
 from flask import g, has_request_context, request
@@ -27,22 +28,81 @@ def _safe(value) -> str | None:
     return value if isinstance(value, str) and SAFE_ID.match(value) else None
 
 
+def new_request_id() -> str:
+    """A random UUID 4 as 32 hex digits, what ``uuid.uuid4().hex`` gives, without making a UUID
+    object for every request."""
+    number = int.from_bytes(os.urandom(16), "big")
+    number = number & ~(0xC000 << 48) | 0x8000 << 48  # RFC 4122 variant
+    number = number & ~(0xF000 << 64) | 4 << 76  # version 4
+    return f"{number:032x}"
+
+
+def request_id_of(environ) -> str:
+    """The caller's ``X-Request-ID`` when it looks like one, else a new id."""
+    given = environ.get("HTTP_X_REQUEST_ID", "")
+    return given if REQUEST_ID.match(given) else new_request_id()
+
+
+_NOT_YET = object()
+
+
+def _claimed_client(req) -> str | None:
+    """The client the request names (query, HTTP Basic, or form): parsed once per request,
+    however many lines it logs (the request does not change)."""
+    client_id = getattr(req, "_log_client", _NOT_YET)  # on the request: g may outlive it
+    if client_id is _NOT_YET:
+        auth = req.authorization
+        client_id = req.args.get("client_id") or (auth.username if auth and auth.type == "basic" else None)
+        if client_id is None and req.mimetype == "application/x-www-form-urlencoded":
+            client_id = req.form.get("client_id")
+        req._log_client = client_id
+    return client_id
+
+
 def request_fields() -> dict:
     """Who and what the current request is about; only identifiers, never credentials."""
-    signin = g.get("signin")
-    auth = request.authorization
-    client_id = request.args.get("client_id") or (auth.username if auth and auth.type == "basic" else None)
-    if client_id is None and request.mimetype == "application/x-www-form-urlencoded":
-        client_id = request.form.get("client_id")
-    org = signin.organisation_code if signin else request.form.get("organisation") if request.method == "POST" else None
-    fields = {"request_id": g.get("request_id"), "client_id": _safe(client_id), "org": _safe(org)}
+    req = request._get_current_object()  # one context lookup, not one per attribute
+    client_id = _claimed_client(req)
+    signin = g.get("signin")  # set or dropped during the request: read for every line
+    org = signin.organisation_code if signin else req.form.get("organisation") if req.method == "POST" else None
+    fields = {"request_id": getattr(req, "request_id", None), "client_id": _safe(client_id),
+              "org": _safe(org)}
     return {name: value for name, value in fields.items() if value}
+
+
+class _UtcTime:
+    """``datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")``, with the
+    part up to the seconds made once per second rather than for every line."""
+
+    def __init__(self):
+        #: (whole second, its text): one tuple, so a thread never sees one's text with another.
+        self.made = (None, "")
+
+    def __call__(self, timestamp: float) -> str:
+        # As datetime rounds a float timestamp: to the microsecond, half to even.
+        fraction, whole = math.modf(timestamp)
+        micros = round(fraction * 1e6)
+        if micros >= 1_000_000:
+            whole, micros = whole + 1, micros - 1_000_000
+        elif micros < 0:
+            whole, micros = whole - 1, micros + 1_000_000
+        second = int(whole)
+        made_for, prefix = self.made
+        if second != made_for:
+            prefix = datetime.fromtimestamp(second, timezone.utc).isoformat()[:-6]
+            self.made = (second, prefix)
+        return f"{prefix}.{micros // 1000:03d}+00:00"
+
+
+_utc_time = _UtcTime()
+#: One encoder for every line: ``json.dumps`` with options makes a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": _utc_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -51,11 +111,13 @@ class JsonFormatter(logging.Formatter):
             try:
                 entry.update(request_fields())
             except Exception:  # e.g. a body too large to read: the line is still written
-                entry["request_id"] = g.get("request_id")
-        entry.update(getattr(record, "fields", {}))
+                entry["request_id"] = getattr(request, "request_id", None)
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _encode(entry)
 
 
 def configure(level: str, format_name: str) -> None:
@@ -77,20 +139,14 @@ def configure(level: str, format_name: str) -> None:
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
-def init_request_logging(app) -> None:
-    @app.before_request
-    def start():
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.endpoint not in QUIET_ENDPOINTS:
-            started = g.get("request_started", time.perf_counter())
-            request_line(request.method, _route(), response.status_code, started)
-        return response
+def finish(response):
+    """After every response (idp.web): its request id, and the request's line. The request id and
+    start time are the request's own (idp.web.request_class)."""
+    req = request._get_current_object()
+    response.headers["X-Request-ID"] = req.request_id
+    if req.endpoint not in QUIET_ENDPOINTS:
+        request_line(req.method, _route(req), response.status_code, req.started)
+    return response
 
 
 def request_line(method: str, route: str, status: int, started: float, **fields) -> None:
@@ -103,6 +159,6 @@ def request_line(method: str, route: str, status: int, started: float, **fields)
     log.info("%s %s %s", method, route, status, extra={"fields": fields})
 
 
-def _route() -> str:
+def _route(req) -> str:
     """The URL rule that matched (``/activeren/<token>``), never the path with its values."""
-    return request.url_rule.rule if request.url_rule else "(no route)"
+    return req.url_rule.rule if req.url_rule else "(no route)"

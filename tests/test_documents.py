@@ -15,7 +15,8 @@ from werkzeug.test import EnvironBuilder
 
 from prometheus_client import REGISTRY
 
-from idp import keys
+from idp import clock, keys
+from idp.keys import schedule as key_schedule
 from idp.logs import JsonFormatter
 from idp.web.documents import DocumentLayer
 from tests.security.cases import case
@@ -257,15 +258,61 @@ def test_a_revoked_key_leaves_the_layers_jwks_at_once(app, runner):
                        environ(JWKS, scheme="http", headers={"X-Request-ID": "r"})))
 
 
-def test_when_the_keys_cannot_be_read_flask_answers(app, monkeypatch):
+def test_when_the_keys_cannot_be_read_flask_answers_without_reading_them_again(app, monkeypatch):
+    reads = []
+
     def unreadable():
+        reads.append(1)
         raise RuntimeError("no keys")
 
+    keys.forget_cache()  # nothing fresh to answer from
     layer = layer_of(app)
     downstream, calls = flask_only(layer)
     monkeypatch.setattr(keys, "public_jwks_body_with_etag", unreadable)
     env = environ(JWKS, scheme="http", headers={"X-Request-ID": "same"})
     answer = call(DocumentLayer(app, downstream), env)
     assert calls == [JWKS]
+    assert len(reads) == 1  # the layer's; Flask's view answers with that error
     assert answer[0].startswith("500")
     assert answer == call(layer.downstream, env)
+    assert len(reads) == 2
+
+
+def test_a_fresh_jwks_is_answered_without_an_app_context(app, monkeypatch):
+    """While the key cache is fresh the layer answers the JWKS from it without an app context;
+    once its time is up (or, with Redis, a look at the key-set version is due), through idp.keys
+    in an app context, as the view does."""
+    first = call(app.wsgi_app, environ(JWKS, scheme="http", headers={"X-Request-ID": "r"}))
+    layer = layer_of(app)
+    pushed = []
+    app_context = app.app_context
+
+    def counted_app_context():
+        pushed.append(1)
+        return app_context()
+
+    monkeypatch.setattr(app, "app_context", counted_app_context)
+    shared = app.extensions["idp.store"].shared
+    again = call(layer, environ(JWKS, scheme="http", headers={"X-Request-ID": "r"}))
+    same_but_date(again, first)
+    if not shared:
+        assert pushed == []
+    else:  # a look at the version may have come due since: then one app context, no more
+        assert len(pushed) <= 1
+        pushed.clear()
+        call(layer, environ(JWKS, scheme="http"))
+        assert pushed == []
+    clock.freeze(clock.now() + key_schedule.cache_ttl(app.config) + 1)
+    after = call(layer, environ(JWKS, scheme="http", headers={"X-Request-ID": "r"}))
+    assert pushed == [1]  # the cache's time was up: read again, in an app context
+    same_but_date(after, first)
+
+
+def test_the_fresh_jwks_is_what_the_key_store_answers(app):
+    shared = app.extensions["idp.store"].shared
+    assert keys.fresh_public_jwks_body_with_etag(shared) is None  # nothing read yet
+    with app.app_context():
+        served = keys.public_jwks_body_with_etag()
+    assert keys.fresh_public_jwks_body_with_etag(shared) == served  # (Redis: just looked)
+    clock.freeze(clock.now() + key_schedule.cache_ttl(app.config) + 1)
+    assert keys.fresh_public_jwks_body_with_etag(shared) is None

@@ -19,6 +19,7 @@ from idp.keys.store import (
     check_kek,
     ensure_keys,
     forget_cache,
+    fresh_public_jwks_body_with_etag,
     generate,
     key_in_state,
     make_missing_keys,
@@ -30,6 +31,6 @@ from idp.keys.store import (
 
 __all__ = [
     "PURPOSE", "SUPPORTED_ALGS", "ForeignKek", "add_key", "changed", "check_kek", "ensure_keys",
-    "forget_cache", "generate", "key_in_state", "make_missing_keys", "public_jwks",
+    "forget_cache", "fresh_public_jwks_body_with_etag", "generate", "key_in_state", "make_missing_keys", "public_jwks",
     "public_jwks_body_with_etag", "signing_key", "verification_keys",
 ]

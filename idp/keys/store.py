@@ -321,3 +321,16 @@ def public_jwks_body_with_etag() -> tuple[bytes, str]:
     """The JWKS document serialized once per key change (not per request), and its validator."""
     loaded = _load(stale_if_error=True)
     return loaded.jwks_body, loaded.etag
+
+
+def fresh_public_jwks_body_with_etag(shared_store: bool) -> tuple[bytes, str] | None:
+    """What ``public_jwks_body_with_etag`` answers when it would answer from the cache alone
+    (the same test as ``_load``'s first: the set's time is not up, it was read, not kept through
+    an outage, and no look at the key-set version is due), else None. Reads neither store nor
+    database, so it needs no app context (idp.web.documents); ``shared_store``: the app's store
+    is Redis (``store().shared``)."""
+    with _cache.lock:
+        if (clock.now() < _cache.expires_at and not _cache.stale
+                and (not shared_store or time.monotonic() < _cache.next_check)):
+            return _cache.jwks_body, _cache.etag
+    return None

@@ -12,12 +12,12 @@ Only the plain case is answered here: GET or HEAD of exactly that path, no query
 credentials, a plain Host header (the issuer's, when the Host is checked), and no conditional
 header but If-None-Match. Anything else goes on to Flask, which answers it as it always has.
 The JWKS is asked of idp.keys for every request, so a key change and its stale-if-error rules
-apply here exactly as in the view; when that fails, Flask answers (and tries once more).
+apply here exactly as in the view; when that fails, Flask answers with that error. While
+the key cache is fresh (no look at the store or database due) that takes no app context.
 """
 
 import re
 import time
-import uuid
 from urllib.parse import urlsplit
 
 from werkzeug.http import http_date, is_resource_modified
@@ -61,6 +61,7 @@ class DocumentLayer:
         #: (body, quoted etag, headers of a 200, of a 304, max-age): remade whenever the view's
         #: source hands out another body or the max-age setting changed.
         self.made = {}
+        self.store = app.extensions["idp.store"]
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -73,8 +74,7 @@ class DocumentLayer:
             status = None
         if status is None:
             return self.downstream(environ, start_response)
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if logs.REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = logs.request_id_of(environ)
         headers.append(("X-Request-ID", request_id))
         method = environ["REQUEST_METHOD"]
         if method == "HEAD":
@@ -113,8 +113,17 @@ class DocumentLayer:
                     document = oauth.discovery_body_with_etag()
             (body, etag), max_age = document, oauth.DISCOVERY_MAX_AGE
         else:
-            with self.app.app_context():  # the key cache needs the store and the database
-                body, etag = keys.public_jwks_body_with_etag()
+            fresh = keys.fresh_public_jwks_body_with_etag(self.store.shared)
+            if fresh is None:  # the key cache looks at the store or the database: app context
+                try:
+                    with self.app.app_context():
+                        fresh = keys.public_jwks_body_with_etag()
+                except Exception as error:
+                    # Flask answers; its view raises this rather than reading the keys again
+                    # (a hung database would hold the request twice as long).
+                    environ[oauth.JWKS_UNREADABLE] = error
+                    raise
+            body, etag = fresh
             max_age = key_schedule.cache_ttl(self.app.config)
         made = self.made.get(endpoint)
         if made is None or made[0] is not body or made[1] != f'"{etag}"' or made[4] != max_age:

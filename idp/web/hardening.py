@@ -33,12 +33,12 @@ def security_headers(https: bool, page: bool) -> list[tuple[str, str]]:
     return headers
 
 
-def init_hardening(app):
+def security_headers_adder(app):
+    """The after-request step (idp.web calls it) that adds the headers a response lacks."""
     https = app.config["IDP_ISSUER"].startswith("https://")
     for_pages = security_headers(https, page=True)
     for_the_rest = security_headers(https, page=False)
 
-    @app.after_request
     def add_security_headers(response):
         headers = response.headers
         present = set(headers.keys(lower=True))  # one pass, not one per header (setdefault)
@@ -46,3 +46,5 @@ def init_hardening(app):
             if name.lower() not in present:
                 headers.add(name, value)
         return response
+
+    return add_security_headers

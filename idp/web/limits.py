@@ -26,7 +26,7 @@ MAX_NAME = 64
 MAX_VALUE = LONGEST_HINT
 #: RFC 6749 3.1: "Request and response parameters MUST NOT be included more than once"; here
 #: query and body count together, as Authlib reads them together.
-SINGLE_VALUED = ("/authorize", "/token", "/revoke", "/introspect", "/userinfo", "/end_session")
+SINGLE_VALUED = {"/authorize", "/token", "/revoke", "/introspect", "/userinfo", "/end_session"}
 FORM = "application/x-www-form-urlencoded"
 #: The only pages that take a file (multipart/form-data), and the most each may receive: the
 #: console's CSV import (idp/web/console/imports.py; 50,000 rows of ~100 bytes).
@@ -68,14 +68,13 @@ NOT_A_FORM = _l(
 )
 
 
-def init_limits(app) -> None:
-    app.before_request(check_request)
-
-
 def check_request():
-    """None when the request is within limits, else the answer that refuses it."""
+    """None when the request is within limits, else the answer that refuses it. A
+    before-request check, run by idp.web's one hook right after the Host check."""
     if request.routing_exception is not None or request.endpoint == "static":
         return None  # a 404 or 405 answers for itself
+    if request.method != "POST" and not request.query_string:
+        return None  # no parameter, no body to judge: every check below passes
     # SCIM takes JSON bodies and reads them itself (idp.scim.users: type, size, syntax).
     if (request.method == "POST" and upload_limit(request) is None and not _is_form()
             and not is_scim_path(request.path)):
@@ -91,8 +90,8 @@ def check_request():
         return _refuse("NUL character in a parameter", None)
     if request.path in SINGLE_VALUED:
         names = [name for name, _ in parameters]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
+        if len(set(names)) < len(names):
+            repeated = sorted({name for name in names if names.count(name) > 1})
             return _refuse(f"repeated parameter: {_described(', '.join(repeated))}", REPEATED)
     if request.path == "/authorize":
         problem = _authorization_problem(request.values)  # the query, or a POST's form too

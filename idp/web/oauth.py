@@ -28,6 +28,8 @@ from idp.web.errors import error_page
 bp = Blueprint("oauth", __name__)
 #: Where each app keeps its discovery document, serialized once (it depends on settings only).
 DISCOVERY_KEY = "idp.discovery"
+#: WSGI environ key: the error idp.web.documents met reading the JWKS for this request.
+JWKS_UNREADABLE = "idp.jwks_unreadable"
 
 #: RFC 6749 5.2 (and RFC 7636): the token endpoint's error codes, a bounded label set.
 KNOWN_TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
@@ -106,6 +108,9 @@ def jwks():
     """RFC 7517 section 5. The max-age is the bound within which every worker uses a key change;
     a next key is published long enough before it signs that a cached copy always has it.
     The body is serialized once per key change (idp.keys), not per request."""
+    unreadable = request.environ.get(JWKS_UNREADABLE)
+    if unreadable is not None:
+        raise unreadable  # idp.web.documents just tried: not a second read during an outage
     body, etag = keys.public_jwks_body_with_etag()
     response = current_app.response_class(body, mimetype="application/json")
     response.cache_control.public = True

@@ -26,15 +26,17 @@ def normalised_host(host: str) -> str:
     return host[: -len(":443")] if host.endswith(":443") else host
 
 
-def init_trusted_host(app) -> None:
+def host_check(app):
+    """The before-request check (idp.web calls it first), or None when no Host is checked."""
     issuer = urlsplit(app.config["IDP_ISSUER"])
     if issuer.scheme != "https":
-        return  # the embedded default answers on whatever address it is opened with
+        return None  # the embedded default answers on whatever address it is opened with
     expected = normalised_host(issuer.netloc)
 
-    @app.before_request
     def refuse_unknown_host():
         if request.path in EXEMPT_PATHS or normalised_host(request.host) == expected:
             return None
         current_app.logger.warning("request for an unknown host refused")
         return refuse(400, UNKNOWN_HOST, "unknown host")
+
+    return refuse_unknown_host
