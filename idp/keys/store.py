@@ -202,6 +202,14 @@ def _look_at_version() -> bool:
     return _cache.confirmed
 
 
+def _answers_alone(shared_store: bool) -> bool:
+    """The cached keys answer without a look at the store or the database: their time is not up,
+    they were read (not kept through an outage), and no look at the key-set version is due (the
+    in-process store needs none). Call with ``_cache.lock`` held."""
+    return (clock.now() < _cache.expires_at and not _cache.stale
+            and (not shared_store or time.monotonic() < _cache.next_check))
+
+
 def _load(stale_if_error: bool = False):
     """The cached keys, read again when their time is up or another process changed them.
 
@@ -210,6 +218,8 @@ def _load(stale_if_error: bool = False):
     is down); only the public JWKS asks for this. Signing and verifying never do.
     """
     with _cache.lock:
+        if _answers_alone(store().shared):
+            return _cache
         now = clock.now()
         unchanged = _look_at_version()
         if now < _cache.expires_at and unchanged and not _cache.stale:
@@ -324,13 +334,10 @@ def public_jwks_body_with_etag() -> tuple[bytes, str]:
 
 
 def fresh_public_jwks_body_with_etag(shared_store: bool) -> tuple[bytes, str] | None:
-    """What ``public_jwks_body_with_etag`` answers when it would answer from the cache alone
-    (the same test as ``_load``'s first: the set's time is not up, it was read, not kept through
-    an outage, and no look at the key-set version is due), else None. Reads neither store nor
-    database, so it needs no app context (idp.web.documents); ``shared_store``: the app's store
-    is Redis (``store().shared``)."""
+    """What ``public_jwks_body_with_etag`` answers when the cache answers alone (``_answers_alone``),
+    else None. Reads neither store nor database, so it needs no app context (idp.web.documents);
+    ``shared_store``: the app's store is Redis (``store().shared``)."""
     with _cache.lock:
-        if (clock.now() < _cache.expires_at and not _cache.stale
-                and (not shared_store or time.monotonic() < _cache.next_check)):
+        if _answers_alone(shared_store):
             return _cache.jwks_body, _cache.etag
     return None

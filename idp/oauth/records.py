@@ -147,7 +147,10 @@ _REDEEMABLE = "r.id, r.client_id, r.scope, r.sid, r.auth_time, r.amr, r.acr, r.i
               "r.expires_at, r.used_at"
 _GRANT = "g.id, g.reference, g.sid, g.offline, g.revoked_at"
 _ACCOUNT = "a.id, a.subject, a.username, a.name, a.email, a.status, o.code"
-_REDEEMABLE_END, _GRANT_END, _ACCOUNT_END = 10, 15, 22
+# Where each record's columns end in a row, counted from the lists above.
+_REDEEMABLE_END = _REDEEMABLE.count(",") + 1
+_GRANT_END = _REDEEMABLE_END + _GRANT.count(",") + 1
+_ACCOUNT_END = _GRANT_END + _ACCOUNT.count(",") + 1
 
 _JOINS = """
     JOIN "grant" g ON g.id = r.grant_id
@@ -263,8 +266,9 @@ def code_by_hash(code_hash: str) -> Code | None:
     row = _first(CODE_BY_HASH, hash=code_hash)
     if row is None:
         return None
-    return Code(**_common(row), redirect_uri=row[22], nonce=row[23], code_challenge=row[24],
-                code_challenge_method=row[25])
+    redirect_uri, nonce, code_challenge, code_challenge_method = row[_ACCOUNT_END:]
+    return Code(**_common(row), redirect_uri=redirect_uri, nonce=nonce,
+                code_challenge=code_challenge, code_challenge_method=code_challenge_method)
 
 
 def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
@@ -275,7 +279,10 @@ def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
 def grant_by_reference(reference: str) -> tuple[GrantState, Parent] | None:
     """The grant an access token names (its ``gid`` claim), with the parent it was issued to."""
     row = _first(GRANT_BY_REFERENCE, reference=reference)
-    return None if row is None else (_grant(row[:5]), _account(row[5:]))
+    if row is None:
+        return None
+    grant_end = _GRANT_END - _REDEEMABLE_END  # this statement starts with the grant's columns
+    return _grant(row[:grant_end]), _account(row[grant_end:])
 
 
 # -- changes (the caller commits) --------------------------------------------------------------
@@ -291,9 +298,10 @@ def add_code(code_hash: str, signin, client_id: str, scope: str, redirect_uri: s
     """Record a code for the parent of the sign-in session ``signin``, and the new grant that
     every token from it will belong to (``offline`` with the scope offline_access)."""
     now = clock.timestamp()
-    grant_id = _first(_INSERT_GRANT, **dict(
-        reference=crypto.new_token(16), client_id=client_id, account_id=signin.account_id,
-        sid=signin.sid, offline="offline_access" in scope.split(), created_at=now))[0]
+    grant_id = _first(
+        _INSERT_GRANT, reference=crypto.new_token(16), client_id=client_id,
+        account_id=signin.account_id, sid=signin.sid,
+        offline="offline_access" in scope.split(), created_at=now)[0]
     _execute(_INSERT_CODE, dict(
         code_hash=code_hash, grant_id=grant_id, client_id=client_id,
         account_id=signin.account_id, redirect_uri=redirect_uri, scope=scope, nonce=nonce,

@@ -5,6 +5,7 @@ token generator and the resource protector for userinfo."""
 import os
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from flask import current_app
@@ -76,7 +77,19 @@ def client_secret_basic(query_client, request):
         return None
 
 
-server = AuthorizationServer(query_client=query_client, save_token=tokens.save_token)
+class _AuthorizationServer(AuthorizationServer):
+    """Authlib's Flask server, which also answers a request other than Flask's current one: the
+    authorization request that waited for a sign-in is answered in that sign-in's POST
+    (idp.web.authorization). Authlib's own ``create_authorization_response`` already takes an
+    OAuth2Request as it is; its ``get_consent_grant`` then does too."""
+
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+server = _AuthorizationServer(query_client=query_client, save_token=tokens.save_token)
 resource_protector = ResourceProtector()
 
 

@@ -40,7 +40,7 @@ def answer_waiting(query: str, account, signin):
     It is validated again as at ``/authorize`` (the client may have been disabled meanwhile);
     ``prompt=login`` and ``max_age`` are met by this very sign-in."""
     try:
-        grant = _consent_grant(_waiting_request(query), account)
+        grant = server.get_consent_grant(request=_waiting_request(query), end_user=account)
     except OAuth2Error as error:
         return refused(error)
     return issue_code(signin, account, grant)
@@ -51,17 +51,3 @@ def _waiting_request(query: str) -> FlaskOAuth2Request:
     return FlaskOAuth2Request(Request.from_values(
         path="/authorize", base_url=current_app.config["IDP_ISSUER"], query_string=query,
         method="GET"))
-
-
-def _consent_grant(oauth_request: FlaskOAuth2Request, end_user):
-    """``AuthorizationServer.get_consent_grant`` for a request other than Flask's current one
-    (Flask's integration always reads the current request): the same steps, in its order."""
-    oauth_request.user = end_user
-    try:
-        grant = server.get_authorization_grant(oauth_request)
-        grant.validate_no_multiple_request_parameter(oauth_request)
-        grant.validate_consent_request()
-    except OAuth2Error as error:
-        error.state = oauth_request.payload.state
-        raise
-    return grant

@@ -18,7 +18,7 @@ the key cache is fresh (no look at the store or database due) that takes no app 
 
 import re
 import time
-from urllib.parse import urlsplit
+from typing import NamedTuple
 
 from werkzeug.http import http_date, is_resource_modified
 
@@ -26,7 +26,7 @@ from idp import keys, logs, metrics
 from idp.keys import schedule as key_schedule
 from idp.web import oauth
 from idp.web.hardening import security_headers
-from idp.web.trusted_host import EXEMPT_PATHS, normalised_host
+from idp.web.trusted_host import EXEMPT_PATHS, expected_host, normalised_host
 
 #: path -> (Flask endpoint, for the metric and the log; answered on any host, as in Flask).
 PATHS = {
@@ -44,23 +44,32 @@ OK, NOT_MODIFIED = "200 OK", "304 NOT MODIFIED"
 HEALTHY = b"ok\n"
 
 
+class _Prepared(NamedTuple):
+    """A document's answers, made again only when its body (another object) or max-age changes.
+    The Date goes between ``head`` and ``tail``, where werkzeug's make_conditional puts it."""
+
+    body: bytes
+    max_age: int
+    etag: str  # quoted
+    ok_head: list  # a 200's headers before the Date
+    not_modified_head: list  # a 304's
+    tail: list  # after the Date: the security headers
+
+
 class DocumentLayer:
     """WSGI middleware: the three documents, or the rest of the app (``downstream``)."""
 
     def __init__(self, app, downstream):
         self.app = app
         self.downstream = downstream
-        issuer = urlsplit(app.config["IDP_ISSUER"])
-        https = issuer.scheme == "https"
         #: None: no Host check (the embedded default answers on any address, as in Flask).
-        self.expected_host = normalised_host(issuer.netloc) if https else None
+        self.expected_host = expected_host(app.config)
+        https = self.expected_host is not None  # only an https issuer's Host is checked
         self.security = security_headers(https, page=False)
         self.health = [("Content-Type", "text/plain; charset=utf-8"),
                        ("Content-Length", str(len(HEALTHY))), ("Cache-Control", "no-store"),
                        *self.security]
-        #: (body, quoted etag, headers of a 200, of a 304, max-age): remade whenever the view's
-        #: source hands out another body or the max-age setting changed.
-        self.made = {}
+        self.prepared: dict[str, _Prepared] = {}
         self.store = app.extensions["idp.store"]
 
     def __call__(self, environ, start_response):
@@ -125,18 +134,17 @@ class DocumentLayer:
                     raise
             body, etag = fresh
             max_age = key_schedule.cache_ttl(self.app.config)
-        made = self.made.get(endpoint)
-        if made is None or made[0] is not body or made[1] != f'"{etag}"' or made[4] != max_age:
-            made = self.made[endpoint] = self._made(body, etag, max_age)
-        body, etag, full, not_modified, _ = made
+        prepared = self.prepared.get(endpoint)
+        if prepared is None or prepared.body is not body or prepared.max_age != max_age:
+            prepared = self.prepared[endpoint] = self._prepare(body, etag, max_age)
         date = ("Date", http_date())
-        if is_resource_modified(environ, etag):
-            return OK, [*full[:4], date, *full[4:]], body
-        return NOT_MODIFIED, [*not_modified[:2], date, *not_modified[2:]], b""
+        if is_resource_modified(environ, prepared.etag):
+            return OK, [*prepared.ok_head, date, *prepared.tail], prepared.body
+        return NOT_MODIFIED, [*prepared.not_modified_head, date, *prepared.tail], b""
 
-    def _made(self, body: bytes, etag: str, max_age: int):
-        """What the view's response holds, in its order (the Date goes after the ETag)."""
+    def _prepare(self, body: bytes, etag: str, max_age: int) -> _Prepared:
+        """What the view's response holds, in its order."""
         cache = [("Cache-Control", f"public, max-age={max_age}"), ("ETag", f'"{etag}"')]
-        full = [("Content-Type", JSON), ("Content-Length", str(len(body))), *cache,
-                *self.security]
-        return body, f'"{etag}"', full, [*cache, *self.security], max_age
+        return _Prepared(body, max_age, f'"{etag}"',
+                         [("Content-Type", JSON), ("Content-Length", str(len(body))), *cache],
+                         cache, self.security)

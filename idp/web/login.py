@@ -10,7 +10,7 @@ from idp.extensions import csrf, db
 from idp.flows import login as login_flow
 from idp.models import Account, Organisation
 from idp.web import authorization, end_session, links
-from idp.web.errors import error_page, throttled_page
+from idp.web.errors import throttled_page
 from idp.web.forms import CodeForm, ConfirmForm, LoginForm
 
 bp = Blueprint("login", __name__)

@@ -26,12 +26,18 @@ def normalised_host(host: str) -> str:
     return host[: -len(":443")] if host.endswith(":443") else host
 
 
+def expected_host(config) -> str | None:
+    """The one Host answered (normalised), or None: the embedded default (an http issuer) answers
+    on whatever address it is opened with."""
+    issuer = urlsplit(config["IDP_ISSUER"])
+    return normalised_host(issuer.netloc) if issuer.scheme == "https" else None
+
+
 def host_check(app):
     """The before-request check (idp.web calls it first), or None when no Host is checked."""
-    issuer = urlsplit(app.config["IDP_ISSUER"])
-    if issuer.scheme != "https":
-        return None  # the embedded default answers on whatever address it is opened with
-    expected = normalised_host(issuer.netloc)
+    expected = expected_host(app.config)
+    if expected is None:
+        return None
 
     def refuse_unknown_host():
         if request.path in EXEMPT_PATHS or normalised_host(request.host) == expected:
