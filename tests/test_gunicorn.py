@@ -73,6 +73,17 @@ class SimpleServer:
     folder: Path
 
 
+def raw_head(port: int, target: str, extra_headers: str = "") -> str:
+    """A GET's status line and headers as they came over the wire (requests folds repeats)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: idp.example.test\r\n{extra_headers}"
+                     "Connection: close\r\n\r\n".encode())
+        received = b""
+        while b"\r\n\r\n" not in received and (chunk := conn.recv(65536)):
+            received += chunk
+    return received.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+
+
 def trickling_post(port: int, result: dict) -> None:
     """A token request whose body arrives over about two seconds."""
     body = b"grant_type=authorization_code&code=x&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb"
@@ -104,6 +115,11 @@ def test_serves_both_ports_and_writes_nothing(server):
     assert metrics.status_code == 200 and "idp_request_duration_seconds" in metrics.text
     assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 404
     requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", headers=ISSUER_HOST, timeout=5)
+    # One Date per response (RFC 9110 6.6.1), gunicorn's: below Flask, through Flask, a 304.
+    for target, extra in (("/jwks", ""), ("/jwks?via=flask", ""), ("/healthz", ""),
+                          ("/jwks", "If-None-Match: *\r\n")):
+        head = raw_head(server.http_port, target, extra)
+        assert head.lower().count("\r\ndate: ") == 1, head
     assert not (server.folder / "instance").exists()
     assert not (server.folder / "keys").exists()
     server.process.send_signal(signal.SIGTERM)

@@ -20,7 +20,7 @@ import re
 import time
 from typing import NamedTuple
 
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.http import is_resource_modified
 
 from idp import keys, logs, metrics
 from idp.keys import schedule as key_schedule
@@ -46,14 +46,13 @@ HEALTHY = b"ok\n"
 
 class _Prepared(NamedTuple):
     """A document's answers, made again only when its body (another object) or max-age changes.
-    The Date goes between ``head`` and ``tail``, where werkzeug's make_conditional puts it."""
+    No Date: the HTTP server adds it (idp.web.oauth.conditional)."""
 
     body: bytes
     max_age: int
     etag: str  # quoted
-    ok_head: list  # a 200's headers before the Date
-    not_modified_head: list  # a 304's
-    tail: list  # after the Date: the security headers
+    ok: list  # a 200's headers
+    not_modified: list  # a 304's
 
 
 class DocumentLayer:
@@ -137,14 +136,14 @@ class DocumentLayer:
         prepared = self.prepared.get(endpoint)
         if prepared is None or prepared.body is not body or prepared.max_age != max_age:
             prepared = self.prepared[endpoint] = self._prepare(body, etag, max_age)
-        date = ("Date", http_date())
         if is_resource_modified(environ, prepared.etag):
-            return OK, [*prepared.ok_head, date, *prepared.tail], prepared.body
-        return NOT_MODIFIED, [*prepared.not_modified_head, date, *prepared.tail], b""
+            return OK, list(prepared.ok), prepared.body
+        return NOT_MODIFIED, list(prepared.not_modified), b""
 
     def _prepare(self, body: bytes, etag: str, max_age: int) -> _Prepared:
         """What the view's response holds, in its order."""
         cache = [("Cache-Control", f"public, max-age={max_age}"), ("ETag", f'"{etag}"')]
         return _Prepared(body, max_age, f'"{etag}"',
-                         [("Content-Type", JSON), ("Content-Length", str(len(body))), *cache],
-                         cache, self.security)
+                         [("Content-Type", JSON), ("Content-Length", str(len(body))), *cache,
+                          *self.security],
+                         [*cache, *self.security])

@@ -55,7 +55,15 @@ def discovery():
     response.cache_control.public = True
     response.cache_control.max_age = DISCOVERY_MAX_AGE
     response.set_etag(etag)
-    return response.make_conditional(request)
+    return conditional(response)
+
+
+def conditional(response):
+    """A 200 or, for a matching If-None-Match, a 304; without werkzeug's Date header, because
+    the HTTP server sends its own (gunicorn always does) and a response carries one Date."""
+    response = response.make_conditional(request)
+    del response.headers["Date"]
+    return response
 
 
 def discovery_body_with_etag() -> tuple[bytes, str]:
@@ -116,7 +124,7 @@ def jwks():
     response.cache_control.public = True
     response.cache_control.max_age = key_schedule.cache_ttl(current_app.config)
     response.set_etag(etag)
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 @bp.get("/authorize")
