@@ -215,7 +215,13 @@ class RelyingParty:
         assert location.startswith(self.redirect_uri), location
         params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         remember(params.get("code"))
+        self.check_issuer(params)
         return params
+
+    def check_issuer(self, params: dict) -> None:
+        """RFC 9207 2.4: a provider that says it sends ``iss`` must send its own issuer."""
+        if self.config.get("authorization_response_iss_parameter_supported"):
+            assert params.get("iss") == self.config["issuer"], params
 
     def _post_token_endpoint(self, url, data):
         headers = {}

@@ -64,7 +64,8 @@ def test_id_token_hint_by_post(world):
     answer = rp.callback_params(rp.send_to_authorize(parent.browser, "POST", prompt="none",
                                                      id_token_hint=tokens["id_token"]))
     assert "code" in answer
-    refused = redirect_error(rp.send_to_authorize(parent.browser, "POST", id_token_hint="x" * 9000))
+    refused = redirect_error(
+        rp.send_to_authorize(parent.browser, "POST", id_token_hint="x" * 9000), rp)
     assert refused["error"] == "invalid_request" and refused["state"] == rp.state
 
 
@@ -84,7 +85,7 @@ REFUSED_AT_ONCE = {
 def test_a_post_beyond_the_limits_goes_back_with_invalid_request(world, change, description):
     parent, rp = world
     response = parent.browser.post(ENDPOINT, data=change(rp.authorization_params()))
-    answer = redirect_error(response)
+    answer = redirect_error(response, rp)
     assert response.headers["Location"].startswith(rp.redirect_uri)
     assert answer["error"] == "invalid_request"
     assert description is None or description in answer["error_description"]
@@ -93,7 +94,7 @@ def test_a_post_beyond_the_limits_goes_back_with_invalid_request(world, change, 
 def test_a_parameter_in_both_query_and_form_is_refused(world):
     parent, rp = world
     response = parent.browser.post(f"{ENDPOINT}?scope=openid", data=rp.authorization_params())
-    assert redirect_error(response)["error"] == "invalid_request"
+    assert redirect_error(response, rp)["error"] == "invalid_request"
 
 
 def test_a_post_that_is_not_a_form_is_refused(world):

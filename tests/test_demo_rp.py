@@ -3,7 +3,7 @@ and clear Dutch messages when a callback cannot be trusted."""
 
 import html
 import shutil
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from tests.actors import Parent
 # What `idp demo up` serves on; client registration only allows plain http on localhost, so
 # seed() cannot register the demo client under the suite's usual http://idp.test.
 ISSUER = "http://127.0.0.1:5000"
+ISS = f"iss={quote(ISSUER, safe='')}"  # RFC 9207: every authorization response names us
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def test_parent_clicks_through_the_demo(demo):
     back = parent.sign_in(page=sign_in_page)
     assert back.status_code == 302, text_of(back)[:600]
     assert back.headers["Location"].startswith(f"{ISSUER}/demo/callback?code=")
+    assert back.headers["Location"].endswith(f"&{ISS}")
 
     page = browser.get(back.headers["Location"])
     shown = text_of(page)
@@ -115,28 +117,40 @@ def test_demo_stays_dutch_whatever_the_parent_chose(demo):
 def test_state_mismatch_is_refused(demo):
     app, browser, parent = demo
     browser.get("/demo/inloggen")
-    response = browser.get("/demo/callback?code=abc&state=not-the-one")
+    response = browser.get(f"/demo/callback?code=abc&state=not-the-one&{ISS}")
     assert response.status_code == 400
     assert "Deze inlogpoging is niet bekend" in text_of(response)
 
 
+@pytest.mark.parametrize("iss", ["", "&iss=https%3A%2F%2Fother-provider.test", f"&{ISS}x"],
+                         ids=["missing", "another", "longer"])
+def test_a_response_from_another_issuer_is_refused(demo, iss):
+    """RFC 9207's mix-up defence, as a relying party does it."""
+    app, browser, parent = demo
+    sign_in_page = browser.get(browser.get("/demo/inloggen").headers["Location"])
+    back = parent.sign_in(page=sign_in_page).headers["Location"]
+    response = browser.get(back.replace(f"&{ISS}", iss))
+    assert response.status_code == 400
+    assert "komt niet van de inlogdienst" in text_of(response)
+
+
 def test_callback_without_a_started_sign_in_is_refused(demo):
     app, browser, parent = demo
-    response = browser.get("/demo/callback?code=abc&state=xyz")
+    response = browser.get(f"/demo/callback?code=abc&state=xyz&{ISS}")
     assert response.status_code == 400 and "klik opnieuw op Inloggen" in text_of(response)
 
 
 def test_access_denied_is_explained(demo):
     app, browser, parent = demo
     state = parse_qs(urlsplit(browser.get("/demo/inloggen").headers["Location"]).query)["state"][0]
-    response = browser.get(f"/demo/callback?error=access_denied&state={state}")
+    response = browser.get(f"/demo/callback?error=access_denied&state={state}&{ISS}")
     assert response.status_code == 400
     assert "U heeft het inloggen afgebroken" in text_of(response)
 
 
 def test_unknown_error_shows_its_code(demo):
     app, browser, parent = demo
-    response = browser.get("/demo/callback?error=server_error&state=x")
+    response = browser.get(f"/demo/callback?error=server_error&state=x&{ISS}")
     assert response.status_code == 400 and "foutcode: server_error" in text_of(response)
 
 

@@ -32,6 +32,7 @@ def test_discovery_names_what_a_relying_party_needs(client):
     assert config["issuer"] == "http://idp.test"
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert config["response_types_supported"] == ["code"]
+    assert config["authorization_response_iss_parameter_supported"] is True
     assert {"client_secret_basic", "client_secret_post", "none"} <= set(
         config["token_endpoint_auth_methods_supported"])
     for endpoint in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
@@ -56,6 +57,7 @@ def test_parent_signs_in_and_relying_party_trusts_the_tokens(world, app, method)
     response = rp.exchange(callback["code"])
     assert response.status_code == 200, response.get_json()
     assert response.headers["Cache-Control"] == "no-store"
+    assert callback["iss"] == "http://idp.test"  # RFC 9207 (rp.callback_params checks it too)
     tokens = response.get_json()
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 300
 

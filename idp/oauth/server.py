@@ -4,6 +4,7 @@ token generator and the resource protector for userinfo."""
 
 import os
 
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
@@ -87,6 +88,17 @@ class _AuthorizationServer(AuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+    def handle_response(self, status_code, payload, headers):
+        """RFC 9207 2: every authorization response to the client, a code or an error, names us
+        in ``iss``, so a client that uses several providers cannot be mixed up. The server's
+        only redirects are authorization responses. (Authlib's ``rfc9207.IssuerParameter``
+        covers ``create_authorization_response`` only, not the refusals that /authorize sends
+        through ``handle_error_response``: login_required, invalid_request.)"""
+        issuer = current_app.config["IDP_ISSUER"]
+        headers = [(name, add_params_to_uri(value, [("iss", issuer)]) if name == "Location"
+                    else value) for name, value in headers]
+        return super().handle_response(status_code, payload, headers)
 
 
 server = _AuthorizationServer(query_client=query_client, save_token=tokens.save_token)

@@ -40,6 +40,8 @@ CALLBACK_ERRORS = {
 CALLBACK_ERROR = "Het inloggen is niet gelukt (foutcode: {error}). Klik opnieuw op Inloggen."
 EXCHANGE_FAILED = "De inlogcode kon niet worden ingewisseld (foutcode: {error}). Klik opnieuw op Inloggen."
 BAD_ID_TOKEN = "Het ID-token kon niet worden gecontroleerd ({error}). Klik opnieuw op Inloggen."
+OTHER_ISSUER = ("Dit antwoord komt niet van de inlogdienst waar u naartoe werd gestuurd. "
+                "Klik opnieuw op Inloggen.")
 
 
 def _demo_client() -> Client | None:
@@ -84,6 +86,10 @@ def callback():
         return error_page(404, NO_CLIENT)
     # One use only: a reloaded or replayed callback finds nothing pending.
     pending = session.pop(SESSION_KEY, None)
+    # RFC 9207 2.4: the response, a code or an error, must name the provider we sent the
+    # browser to (discovery says it always does): a mix-up with another one is refused.
+    if request.args.get("iss") != current_app.config["IDP_ISSUER"]:
+        return error_page(400, OTHER_ISSUER)
     error = request.args.get("error")
     if error:
         return error_page(400, CALLBACK_ERRORS.get(error, CALLBACK_ERROR.format(error=error)))

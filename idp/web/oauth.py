@@ -103,7 +103,7 @@ def _discovery_document() -> tuple[bytes, str]:
         claims_parameter_supported=False,
         request_parameter_supported=False,
         request_uri_parameter_supported=False,
-        authorization_response_iss_parameter_supported=False,
+        authorization_response_iss_parameter_supported=True,  # RFC 9207
     )
     body = json.dumps(document, separators=(",", ":")).encode()
     made = body, hashlib.sha256(body).hexdigest()[:32]
