@@ -101,6 +101,9 @@ def test_a_staff_member_is_invited_with_a_role(app, make_org, mailbox):
 @pytest.mark.parametrize("email, username, extra, code", [
     ("geen-adres", "Ouder.Twee", {}, "invalid_email"),
     ("a@b", "Ouder.Twee", {}, "invalid_email"),
+    ('"ouder.twee"@example.org', "Ouder.Twee", {}, "invalid_email"),
+    ("ouder2@-example.org", "Ouder.Twee", {}, "invalid_email"),
+    ("ouder2@example..org", "Ouder.Twee", {}, "invalid_email"),
     ("ouder2@example.org", "Ouder Twee", {}, "invalid_username"),
     ("ouder2@example.org", "", {}, "invalid_username"),
     ("ouder2@example.org", "x" * 151, {}, "invalid_username"),
@@ -108,7 +111,8 @@ def test_a_staff_member_is_invited_with_a_role(app, make_org, mailbox):
     ("YVONNE@example.org", "Ouder.Twee", {}, "duplicate_email"),
     ("ouder2@example.org", "Ouder.Twee", {"external_id": "ext-1"}, "duplicate_external_id"),
     ("ouder2@example.org", "Ouder.Twee", {"role": "koning"}, "invalid_role"),
-], ids=["no-at", "no-domain-dot", "space-in-username", "empty-username", "long-username",
+], ids=["no-at", "no-domain-dot", "quoted", "domain-hyphen-first", "empty-label",
+        "space-in-username", "empty-username", "long-username",
         "same-username", "same-email-other-case", "same-external-id", "unknown-role"])
 def test_invite_refuses_with_a_reason_and_changes_nothing(app, make_org, invite, mailbox,
                                                            email, username, extra, code):

@@ -52,6 +52,7 @@ BAD_ROWS = [
     pytest.param("yvonne-at-example.org;Yvonne;;", "bad_email", id="e-mail-without-at"),
     pytest.param("an @example.org;An;;", "bad_email", id="e-mail-with-space"),
     pytest.param("an@example;An;;", "bad_email", id="e-mail-without-domain-dot"),
+    pytest.param("an@example..org;An;;", "bad_email", id="e-mail-empty-label"),
     pytest.param(";An de Vries;;", "missing_email", id="no-e-mail"),
     pytest.param("an@example.org;;;", "missing_name", id="neither-name-nor-username"),
     pytest.param("an@example.org;An;An de Vries;", "bad_username", id="username-with-spaces"),

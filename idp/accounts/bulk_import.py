@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp import audit, clock, mail
 from idp.accounts import actions
-from idp.accounts.actions import MAX_EMAIL, MAX_EXTERNAL_ID, MAX_NAME, MAX_USERNAME
+from idp.accounts.actions import MAX_EXTERNAL_ID, MAX_NAME, MAX_USERNAME, is_email
 from idp.extensions import db
 from idp.flows import activation
 from idp.models import Account, Activation, AuditEvent, Organisation
@@ -54,11 +54,6 @@ COLUMNS = {
 
 # What happens to a row.
 INVITE, RESEND, SKIP, ERROR = "invite", "resend", "skip", "error"
-
-# A pragmatic address check: one @, something before it, a domain with a dot, no spaces, no
-# characters a mail server would refuse. The welcome e-mail is the real proof.
-EMAIL = re.compile(r"[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
 class FileProblem(Exception):
@@ -253,7 +248,7 @@ def _check(row: Row, seen_email, seen_username, seen_external) -> Step | None:
     """The row on its own, and against the rows above it."""
     if not row.email:
         return _error(row, "missing_email", "Het e-mailadres ontbreekt.")
-    if len(row.email) > MAX_EMAIL or not EMAIL.fullmatch(row.email):
+    if not is_email(row.email):
         return _error(row, "bad_email", f"'{row.email}' is geen geldig e-mailadres.")
     if row.username and (len(row.username) > MAX_USERNAME
                          or any(c.isspace() or not c.isprintable() for c in row.username)):
