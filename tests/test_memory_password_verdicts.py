@@ -2,6 +2,9 @@
 (every kind of refusal, Dutch and English words, names, near misses): a change to how the
 estimator and its word lists are loaded or stored must not change a single verdict."""
 
+import importlib.util
+import runpy
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -69,3 +72,21 @@ def test_every_verdict_is_the_pinned_one(app, parent):
     with app.test_request_context():
         verdicts = {password: password_policy.problem(password, parent) for password in VERDICTS}
     assert verdicts == VERDICTS
+
+
+def test_the_compact_word_lists_rank_every_word_as_zxcvbns_dicts_do():
+    from zxcvbn.matching import build_ranked_dict
+
+    from idp.auth import wordlists
+    from idp.auth.wordlists.ranked import RankedWords
+
+    # Read from zxcvbn's file: the estimator empties the module's table once it has loaded it.
+    source = Path(importlib.util.find_spec("zxcvbn").origin).with_name("frequency_lists.py")
+    lists = [*runpy.run_path(str(source))["FREQUENCY_LISTS"].values(), wordlists.dutch()]
+    assert len(lists) == 7
+    for ordered in lists:
+        ranked, compact = build_ranked_dict(ordered), RankedWords(ordered)
+        assert len(compact) == len(ranked)
+        assert all(compact[word] == rank for word, rank in ranked.items())
+        for absent in ("", "zzzzzzzzzz", ordered[0] + "x", ordered[-1][:-1] + "~"):
+            assert (absent in compact) == (absent in ranked)
