@@ -31,7 +31,7 @@ bind = [
 worker_class = "gthread"  # threads: a slow SMTP or argon2 hash does not block the whole worker
 workers = _int("GUNICORN_WORKERS", 2)
 # Each thread that has hashed a password keeps argon2id's 19 MiB in its own malloc arena: a
-# worker peaks at ~142 MiB with 2 threads, ~19.5 MiB more per extra thread (docs/performance.md: Memory).
+# worker peaks at ~141 MiB with 2 threads, ~19.5 MiB more per extra thread (docs/performance.md: Memory).
 threads = _int("GUNICORN_THREADS", 2)
 timeout = _int("GUNICORN_TIMEOUT", 30)  # a worker silent this long is killed and replaced
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)

@@ -7,23 +7,31 @@ username or the organisation, and one the zxcvbn estimator can guess (score belo
 own lists plus the 30,000 most frequent Dutch words, which include common Dutch names.
 Every refusal says why, in the parent's language.
 
-zxcvbn and its word lists (~18 MiB per process: its own ~95,000 words and our 30,000) are loaded
-on the first estimate, not at import: only setting a password needs them, and most workers never
-do (a parent activates once). A worker that has set a password keeps them.
+zxcvbn and its word lists (its own ~94,000 words and our 30,000) are loaded on the first
+estimate, not at import: only setting a password needs them, and most workers never do (a parent
+activates once). A worker that has set a password keeps them: ~9 MiB, the lists held compactly
+(idp.auth.wordlists.ranked) instead of as the dicts zxcvbn builds (~17 MiB).
 """
 
+import importlib.util
+import sys
 import threading
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
 
 from idp.auth import wordlists
+from idp.auth.wordlists.ranked import RankedWords
 
 LONGEST = 256
 MIN_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
 ESTIMATED_PREFIX = 72  # zxcvbn's own bound; a longer password is judged by its first part
 
 _loading = threading.Lock()
+# zxcvbn puts each call's user inputs in its module-wide table of lists: one estimate at a time,
+# or a parent's could be judged against another's e-mail address.
+_estimating = threading.Lock()
 _zxcvbn = None
 
 
@@ -32,12 +40,33 @@ def _estimator():
     global _zxcvbn
     with _loading:
         if _zxcvbn is None:
-            from zxcvbn import zxcvbn
-            from zxcvbn.matching import add_frequency_lists
+            lists = _zxcvbn_lists()
+            from zxcvbn import matching, zxcvbn
 
-            add_frequency_lists({"dutch": wordlists.dutch()})
+            lists["dutch"] = wordlists.dutch()
+            matching.RANKED_DICTIONARIES.update(
+                {name: RankedWords(words) for name, words in lists.items()})
             _zxcvbn = zxcvbn
     return _zxcvbn
+
+
+def _zxcvbn_lists() -> dict[str, list[str]]:
+    """zxcvbn's own word lists, taken out of ``zxcvbn.frequency_lists`` before ``zxcvbn.matching``
+    makes a dict of each at import: freed, those dicts' pages would stay with the process."""
+    if "zxcvbn" in sys.modules:  # imported already (a tool, a test): its dicts exist anyway
+        from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+        return dict(FREQUENCY_LISTS)
+    package = importlib.util.find_spec("zxcvbn")  # finds it without importing it
+    spec = importlib.util.spec_from_file_location(
+        "zxcvbn.frequency_lists",
+        Path(package.submodule_search_locations[0]) / "frequency_lists.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lists = dict(module.FREQUENCY_LISTS)
+    module.FREQUENCY_LISTS.clear()
+    sys.modules[spec.name] = module  # what zxcvbn.matching will import: nothing to build
+    return lists
 
 
 def problem(password: str, account) -> str | None:
@@ -56,7 +85,9 @@ def problem(password: str, account) -> str | None:
         return _("Uw wachtwoord mag de naam of code van uw organisatie niet bevatten.")
     personal = [account.username, org.code, org.name, account.email.split("@")[0],
                 config["IDP_BRAND"], "ppo", "kindkans", "ouder", "school"]
-    result = _estimator()(password[:ESTIMATED_PREFIX], user_inputs=personal)
+    estimate = _estimator()
+    with _estimating:
+        result = estimate(password[:ESTIMATED_PREFIX], user_inputs=personal)
     if result["score"] >= MIN_SCORE:
         return None
     return _why_guessable(result["sequence"]) + " " + _(

@@ -7,6 +7,7 @@ client-credentials token with the ``scim`` scope (idp.oauth.grants.ClientCredent
     filter     a SCIM filter -> a SQL condition with bound parameters
     discovery  ServiceProviderConfig, ResourceTypes, Schemas
     users      the operations on /Users, through idp.accounts.actions
+    views      the views, the caller checked first; imported on a worker's first SCIM request
 
 The web layer (idp/web/scim.py) is only the URL table.
 """

@@ -6,21 +6,38 @@ disabled: all of that read from the database on every request, so a change count
 
 A parent's access token, a token of another issuer, an expired or unreadable one: 401
 ``invalid_token``. A program's token without ``scim``: 403 ``insufficient_scope``. Both with a
-``WWW-Authenticate`` challenge and an RFC 7644 3.12 body (idp.scim.errors).
+``WWW-Authenticate`` challenge and an RFC 7644 3.12 body (idp.scim.views.refusal).
 """
 
 from dataclasses import dataclass
 
 from flask import request
+from scim2_models import SCIMException
 
 from idp import clock
 from idp.accounts.actions import Actor
 from idp.models.client import CLIENT_CREDENTIALS
 from idp.oauth import bearer, tokens
 from idp.oauth.server import query_client
-from idp.scim.errors import INSUFFICIENT_SCOPE, INVALID_TOKEN, BearerError
+from idp.scim.errors import INSUFFICIENT_SCOPE, INVALID_TOKEN
 
 SCOPE = "scim"
+
+
+class BearerError(SCIMException):
+    """401 or 403 with the RFC 6750 WWW-Authenticate challenge that says why."""
+
+    def __init__(self, status: int, detail: str, error: str | None = None):
+        super().__init__(detail=detail)
+        self.status, self.error = status, error
+
+    def challenge(self) -> str:
+        challenge = 'Bearer realm="scim"'
+        if self.error:
+            challenge += f', error="{self.error}"'
+        if self.error == INSUFFICIENT_SCOPE:
+            challenge += ', scope="scim"'
+        return challenge
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
 """RFC 7644 3.12 error responses: ``schemas``, ``status``, ``scimType``, ``detail``.
 
-Every refusal at /scim/v2 is a ``scim2_models.SCIMException`` rendered here, including the ones
-the rest of the app raises before a SCIM view runs (limits, 404, 405, 413, outages): so a SCIM
+Every refusal at /scim/v2 is rendered here: a view's ``scim2_models.SCIMException``
+(``idp.scim.views.refusal``) and the refusals the rest of the app makes before a SCIM view runs (limits, 404, 405, 413, outages): so a SCIM
 client always reads an Error message, never an OAuth error object, a page or a stack trace.
+
+This module is imported with the app (idp.web.errors answers /scim/ paths with it), so it leaves
+scim2-models and pydantic (~15 MiB) to the first SCIM answer (idp.web.scim).
 """
 
 import json
 
 from flask import Response
-from scim2_models import Error, SCIMException
 
 #: RFC 7644 3.1: what we answer with (and accept, besides application/json).
 MEDIA_TYPE = "application/scim+json"
@@ -17,24 +19,10 @@ INVALID_TOKEN = "invalid_token"
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
-class BearerError(SCIMException):
-    """401 or 403 with the RFC 6750 WWW-Authenticate challenge that says why."""
-
-    def __init__(self, status: int, detail: str, error: str | None = None):
-        super().__init__(detail=detail)
-        self.status, self.error = status, error
-
-    def challenge(self) -> str:
-        challenge = 'Bearer realm="scim"'
-        if self.error:
-            challenge += f', error="{self.error}"'
-        if self.error == INSUFFICIENT_SCOPE:
-            challenge += ', scope="scim"'
-        return challenge
-
-
 def response(status: int, detail: str, scim_type: str | None = None,
              headers: dict | None = None) -> Response:
+    from scim2_models import Error  # with the first SCIM answer, not with the app
+
     error = Error(status=status, scim_type=scim_type, detail=detail)
     body = json.dumps(error.model_dump(), separators=(",", ":"))
     answer = Response(body, status=status, mimetype=MEDIA_TYPE)
@@ -42,11 +30,6 @@ def response(status: int, detail: str, scim_type: str | None = None,
     for name, value in (headers or {}).items():
         answer.headers[name] = value
     return answer
-
-
-def from_exception(error: SCIMException) -> Response:
-    headers = {"WWW-Authenticate": error.challenge()} if isinstance(error, BearerError) else None
-    return response(error.status, error.detail, error.scim_type or None, headers)
 
 
 #: What the rest of the app's refusals mean to a SCIM client (status -> detail).

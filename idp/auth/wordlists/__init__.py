@@ -5,6 +5,8 @@ Dutch text), lower case, most frequent first, taken from the maintained ``wordfr
 Regenerate it (``pip install wordfreq``) with::
 
     python -m idp.auth.wordlists
+
+The estimator holds every list, zxcvbn's and this one, as ``ranked.RankedWords``.
 """
 
 from importlib.resources import files
