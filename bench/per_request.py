@@ -2,7 +2,7 @@
 
     python -m bench.per_request PATH [--count N] [--header 'Name: value'] [--redis]
                                      [--form 'name=value&...']   (a POST of that form)
-    python -m bench.per_request --sign-in [--count N] [--redis] [--database URL]
+    python -m bench.per_request --sign-in [--count N] [--redis] [--database URL] [--calls]
 
 ``--sign-in`` measures the browser's two requests of a sign-in for a relying party: ``GET
 /authorize`` (answered with the sign-in page) and the page's POST with organisation, username,
@@ -10,12 +10,13 @@ password and TOTP code (302 to the relying party with a code). Each sign-in is a
 and another parent (so every code is fresh); the page's cookie, CSRF token and form action are
 taken from the page as a browser would. The password hash is argon2id at its cheapest here
 (t=1, 8 KiB), so what is left is the rest of the sign-in: the production hash adds ~27 ms.
+``--calls`` counts the Python function calls of each request instead (cProfile): steady
+whatever else the machine does.
 
 The app is made as in production (an https issuer, JSON request logs at INFO to /dev/null, a
 strict Host check), on a throw-away SQLite database (``--database``: an empty PostgreSQL database
 of yours, as in production) and the in-process store (``--redis``: the machine's Redis, as the
-key-set version check in production). Each request is a fresh WSGI
-environ handed to the app; the body is read and closed as a server would. It prints the CPU
+key-set version check in production). Each request is a fresh WSGI environ handed to the app; the body is read and closed as a server would. It prints the CPU
 milliseconds per request of ``--count`` requests after a warm-up.
 
 Instructions per request are steadier on a busy machine than CPU time: run it twice under
@@ -25,9 +26,11 @@ callgrind with two counts and divide the difference (``--instructions`` does tha
 """
 
 import argparse
+import cProfile
 import io
 import logging
 import os
+import pstats
 import re
 import subprocess
 import sys
@@ -97,17 +100,22 @@ def run(app, environ, count: int) -> None:
             answer.close()
 
 
-def answer(app, environ) -> tuple[str, dict, bytes]:
-    """Status, headers and body of one request, read as a server would."""
+def answer(app, environ, calls=None) -> tuple[str, dict, bytes]:
+    """Status, headers and body of one request, read as a server would; ``calls``: a
+    cProfile.Profile that counts the request's function calls."""
     got = {}
 
     def start_response(status, headers, exc_info=None):
         got.update(status=status, headers=headers)
 
+    if calls:
+        calls.enable()
     answer_ = app(environ, start_response)
     body = b"".join(answer_)
     if hasattr(answer_, "close"):
         answer_.close()
+    if calls:
+        calls.disable()
     return got["status"], dict(got["headers"]), body
 
 
@@ -150,8 +158,10 @@ def sign_in_parents(app, count: int) -> tuple[str, list[str], str]:
     return query, names, code
 
 
-def sign_in(app, query: str, org_code: str, username: str) -> tuple[float, float]:
-    """One parent's sign-in in a new browser; the CPU seconds of the page and of its POST."""
+def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
+            ) -> tuple[float, float]:
+    """One parent's sign-in in a new browser; the CPU seconds of the page and of its POST
+    (``calls``: a profile each that counts their function calls)."""
     from urllib.parse import urlencode
 
     from bench import seed
@@ -159,7 +169,7 @@ def sign_in(app, query: str, org_code: str, username: str) -> tuple[float, float
 
     page_environ = environ_for(f"/authorize?{query}", [])
     started = time.process_time()
-    status, headers, body = answer(app, page_environ)
+    status, headers, body = answer(app, page_environ, calls[0])
     page = time.process_time() - started
     assert status.startswith("200"), (status, body[:300])
     html = body.decode()
@@ -171,13 +181,13 @@ def sign_in(app, query: str, org_code: str, username: str) -> tuple[float, float
                                [f"Cookie: {cookie}"], form)
     post_environ["wsgi.input"] = io.BytesIO(post_environ["bench.body"])
     started = time.process_time()
-    status, headers, body = answer(app, post_environ)
+    status, headers, body = answer(app, post_environ, calls[1])
     post = time.process_time() - started
     assert status.startswith("302") and "code=" in headers["Location"], (status, body[:300])
     return page, post
 
 
-def sign_ins(app, count: int, warm: int, wait_for: str | None) -> None:
+def sign_ins(app, count: int, warm: int, wait_for: str | None, count_calls: bool) -> None:
     query, names, org_code = sign_in_parents(app, warm + count)
     for name in names[:warm]:
         sign_in(app, query, org_code, name)
@@ -186,9 +196,15 @@ def sign_ins(app, count: int, warm: int, wait_for: str | None) -> None:
         while not os.path.exists(wait_for):
             pass
     page = post = 0.0
+    calls = (cProfile.Profile(), cProfile.Profile()) if count_calls else (None, None)
     for name in names[warm:]:
-        spent = sign_in(app, query, org_code, name)
+        spent = sign_in(app, query, org_code, name, calls)
         page, post = page + spent[0], post + spent[1]
+    if count_calls:
+        page_calls, post_calls = (pstats.Stats(c).total_calls / count for c in calls)
+        print(f"sign-in: page {page_calls:,.0f} + POST {post_calls:,.0f} = "
+              f"{page_calls + post_calls:,.0f} function calls per sign-in ({count})")
+        return
     print(f"sign-in: page {page / count * 1000:.3f} + POST {post / count * 1000:.3f} = "
           f"{(page + post) / count * 1000:.3f} CPU ms per sign-in ({count}; argon2id at its "
           "cheapest)")
@@ -227,6 +243,8 @@ def main(argv=None) -> int:
     parser.add_argument("--database", help="an empty PostgreSQL database (SQLAlchemy URL)")
     parser.add_argument("--form", help="POST this urlencoded form (e.g. grant_type=x&client_id=y)")
     parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--calls", action="store_true",
+                        help="with --sign-in: Python function calls per request (cProfile)")
     parser.add_argument("--wait-for", help=argparse.SUPPRESS)  # used by --instructions
     args = parser.parse_args(argv)
     if not args.sign_in and not args.path:
@@ -244,7 +262,7 @@ def main(argv=None) -> int:
         return 0
     if args.sign_in:
         sign_ins(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300, 20,
-                 args.wait_for)
+                 args.wait_for, args.calls)
         return 0
     args.count = args.count or 3000
     app = make_app(args.redis, args.database)
