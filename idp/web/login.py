@@ -144,14 +144,25 @@ def _page(form, organisations, chosen, *, status=200, **context):
 
 
 def _signed_in(outcome, flow_id):
-    signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
-    db.session.commit()
     flow = login_flow.finish_flow(flow_id) if flow_id else None
-    if flow is None:  # nobody waiting: staff go to work in the console, parents to their page
+    grant, refusal = (authorization.waiting_grant(flow["query"], outcome.account) if flow
+                      else (None, None))
+    # The relying party is in the session's record from its start: one write of the record.
+    signin = sessions.start(outcome.account, outcome.amr, outcome.acr,
+                            client_id=grant and grant.client.client_id)
+    if grant is None:
+        db.session.commit()
+        if refusal is not None:
+            return refusal
+        # Nobody waiting: staff go to work in the console, parents to their page.
         return redirect(url_for("console.home" if outcome.account.is_staff else "account.home"))
     # The waiting request is answered here, with the redirect to the relying party: no trip
     # back through /authorize (this sign-in is the fresh one its prompt or max_age asked for).
-    return authorization.answer_waiting(flow["query"], outcome.account, signin)
+    # The code's commit (idp.oauth.grants) stores the account's changes too (the code's TOTP
+    # step, the sign-in time); the commit after it is for an answer that stored no code.
+    answer = authorization.issue_code(signin, outcome.account, grant)
+    db.session.commit()
+    return answer
 
 
 @bp.route("/inloggen/code", methods=["GET", "POST"])
