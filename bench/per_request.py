@@ -2,11 +2,21 @@
 
     python -m bench.per_request PATH [--count N] [--header 'Name: value'] [--redis]
                                      [--form 'name=value&...']   (a POST of that form)
+    python -m bench.per_request --sign-in [--count N] [--redis] [--database URL] [--calls]
+
+``--sign-in`` measures the browser's two requests of a sign-in for a relying party: ``GET
+/authorize`` (answered with the sign-in page) and the page's POST with organisation, username,
+password and TOTP code (302 to the relying party with a code). Each sign-in is a new browser
+and another parent (so every code is fresh); the page's cookie, CSRF token and form action are
+taken from the page as a browser would. The password hash is argon2id at its cheapest here
+(t=1, 8 KiB), so what is left is the rest of the sign-in: the production hash adds ~27 ms.
+``--calls`` counts the Python function calls of each request instead (cProfile): steady
+whatever else the machine does.
 
 The app is made as in production (an https issuer, JSON request logs at INFO to /dev/null, a
-strict Host check), on a throw-away SQLite database and the in-process store (``--redis``: the
-machine's Redis, as the key-set version check in production). Each request is a fresh WSGI
-environ handed to the app; the body is read and closed as a server would. It prints the CPU
+strict Host check), on a throw-away SQLite database (``--database``: an empty PostgreSQL database
+of yours, as in production) and the in-process store (``--redis``: the machine's Redis, as the
+key-set version check in production). Each request is a fresh WSGI environ handed to the app; the body is read and closed as a server would. It prints the CPU
 milliseconds per request of ``--count`` requests after a warm-up.
 
 Instructions per request are steadier on a busy machine than CPU time: run it twice under
@@ -16,9 +26,11 @@ callgrind with two counts and divide the difference (``--instructions`` does tha
 """
 
 import argparse
+import cProfile
 import io
 import logging
 import os
+import pstats
 import re
 import subprocess
 import sys
@@ -29,7 +41,7 @@ from pathlib import Path
 ISSUER = "https://idp.example"
 
 
-def make_app(redis: bool):
+def make_app(redis: bool, database: str | None = None, **settings):
     from idp import create_app, keys
     from idp.cli.db import upgrade
     from idp.crypto import new_kek
@@ -42,7 +54,10 @@ def make_app(redis: bool):
         "IDP_INSTANCE_DIR": folder,
         "IDP_LOG_FORMAT": "json",
         "IDP_LOG_LEVEL": "INFO",
+        **settings,
     }
+    if database:
+        overrides["IDP_DATABASE_URL"] = database
     if redis:
         overrides["IDP_REDIS_URL"] = os.environ.get("IDP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
         overrides["IDP_REDIS_PREFIX"] = f"per-request-{os.getpid()}:"
@@ -85,6 +100,116 @@ def run(app, environ, count: int) -> None:
             answer.close()
 
 
+def answer(app, environ, calls=None) -> tuple[str, dict, bytes]:
+    """Status, headers and body of one request, read as a server would; ``calls``: a
+    cProfile.Profile that counts the request's function calls."""
+    got = {}
+
+    def start_response(status, headers, exc_info=None):
+        got.update(status=status, headers=headers)
+
+    if calls:
+        calls.enable()
+    answer_ = app(environ, start_response)
+    body = b"".join(answer_)
+    if hasattr(answer_, "close"):
+        answer_.close()
+    if calls:
+        calls.disable()
+    return got["status"], dict(got["headers"]), body
+
+
+#: argon2id at its cheapest: the sign-in's own cost without the hash (see the docstring).
+CHEAPEST_HASH = {"IDP_ARGON2_TIME_COST": 1, "IDP_ARGON2_MEMORY_KIB": 8,
+                 "IDP_ARGON2_PARALLELISM": 1}
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def sign_in_parents(app, count: int) -> tuple[str, list[str], str]:
+    """A relying party's authorization query, ``count`` activated parents with the same
+    password and TOTP secret in an organisation that asks a code, and that organisation."""
+    from urllib.parse import urlencode
+
+    from bench import seed
+    from idp import clock
+    from idp.auth import passwords, totp
+    from idp.extensions import db, secret_box
+    from idp.models import Account
+
+    with app.app_context():
+        org, client = seed.org_and_client()
+        password_hash = passwords.hash_password(seed.PASSWORD)
+        secret = secret_box().encrypt(seed.TOTP_SECRET.encode(), totp.PURPOSE)
+        now = clock.timestamp()
+        names = [seed.username(index) for index in range(count)]
+        db.session.add_all(Account(
+            subject=f"bench-{name}", organisation_id=org.id, username=name,
+            email=name + seed.EMAIL_DOMAIN, status="active", password_hash=password_hash,
+            totp_secret_encrypted=secret, created_at=now, activated_at=now) for name in names)
+        db.session.commit()
+        code = org.code
+    query = urlencode({
+        "response_type": "code", "client_id": client["client_id"],
+        "redirect_uri": client["redirect_uri"], "scope": "openid profile email",
+        "state": "bench-state", "nonce": "bench-nonce",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGWSDs5z-A",  # any S256 challenge
+        "code_challenge_method": "S256"})
+    return query, names, code
+
+
+def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
+            ) -> tuple[float, float]:
+    """One parent's sign-in in a new browser; the CPU seconds of the page and of its POST
+    (``calls``: a profile each that counts their function calls)."""
+    from urllib.parse import urlencode
+
+    from bench import seed
+    from idp import clock
+
+    page_environ = environ_for(f"/authorize?{query}", [])
+    started = time.process_time()
+    status, headers, body = answer(app, page_environ, calls[0])
+    page = time.process_time() - started
+    assert status.startswith("200"), (status, body[:300])
+    html = body.decode()
+    form = urlencode({"csrf_token": CSRF.search(html).group(1), "organisation": org_code,
+                      "username": username, "password": seed.PASSWORD,
+                      "code": seed.totp_code(clock.now())})
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    post_environ = environ_for(FORM_ACTION.search(html).group(1).replace("&amp;", "&"),
+                               [f"Cookie: {cookie}"], form)
+    post_environ["wsgi.input"] = io.BytesIO(post_environ["bench.body"])
+    started = time.process_time()
+    status, headers, body = answer(app, post_environ, calls[1])
+    post = time.process_time() - started
+    assert status.startswith("302") and "code=" in headers["Location"], (status, body[:300])
+    return page, post
+
+
+def sign_ins(app, count: int, warm: int, wait_for: str | None, count_calls: bool) -> None:
+    query, names, org_code = sign_in_parents(app, warm + count)
+    for name in names[:warm]:
+        sign_in(app, query, org_code, name)
+    if wait_for:
+        print("ready", flush=True)
+        while not os.path.exists(wait_for):
+            pass
+    page = post = 0.0
+    calls = (cProfile.Profile(), cProfile.Profile()) if count_calls else (None, None)
+    for name in names[warm:]:
+        spent = sign_in(app, query, org_code, name, calls)
+        page, post = page + spent[0], post + spent[1]
+    if count_calls:
+        page_calls, post_calls = (pstats.Stats(c).total_calls / count for c in calls)
+        print(f"sign-in: page {page_calls:,.0f} + POST {post_calls:,.0f} = "
+              f"{page_calls + post_calls:,.0f} function calls per sign-in ({count})")
+        return
+    print(f"sign-in: page {page / count * 1000:.3f} + POST {post / count * 1000:.3f} = "
+          f"{(page + post) / count * 1000:.3f} CPU ms per sign-in ({count}; argon2id at its "
+          "cheapest)")
+
+
 def instructions(argv: list[str], counts=(100, 600)) -> float:
     """Instructions per request: the difference of two callgrind runs over that of their counts.
     Instrumentation is switched on only once the app is made and warm (startup under callgrind
@@ -109,21 +234,38 @@ def instructions(argv: list[str], counts=(100, 600)) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path")
-    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("path", nargs="?")
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--sign-in", action="store_true",
+                        help="GET /authorize and the sign-in page's POST, for new parents")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--redis", action="store_true")
+    parser.add_argument("--database", help="an empty PostgreSQL database (SQLAlchemy URL)")
     parser.add_argument("--form", help="POST this urlencoded form (e.g. grant_type=x&client_id=y)")
     parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--calls", action="store_true",
+                        help="with --sign-in: Python function calls per request (cProfile)")
     parser.add_argument("--wait-for", help=argparse.SUPPRESS)  # used by --instructions
     args = parser.parse_args(argv)
+    if not args.sign_in and not args.path:
+        parser.error("a PATH, or --sign-in")
     if args.instructions:
-        passed = [args.path, *(f"--header={h}" for h in args.header)]
+        passed = ["--sign-in"] if args.sign_in else [args.path]
+        passed += [f"--header={h}" for h in args.header]
         passed += ["--redis"] if args.redis else []
+        passed += [f"--database={args.database}"] if args.database else []
         passed += [f"--form={args.form}"] if args.form is not None else []
-        print(f"{args.path}: {instructions(passed):,.0f} instructions per request")
+        what = "sign-in" if args.sign_in else args.path
+        counts = (20, 120) if args.sign_in else (100, 600)
+        print(f"{what}: {instructions(passed, counts):,.0f} instructions per "
+              f"{'sign-in' if args.sign_in else 'request'}")
         return 0
-    app = make_app(args.redis)
+    if args.sign_in:
+        sign_ins(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300, 20,
+                 args.wait_for, args.calls)
+        return 0
+    args.count = args.count or 3000
+    app = make_app(args.redis, args.database)
     environ = environ_for(args.path, args.header, args.form)
     run(app, environ, 50)  # warm: caches filled, first-use imports done
     if args.wait_for:

@@ -120,8 +120,9 @@ def use(sid: str | None) -> SignInSession | None:
     return signin
 
 
-def start(account, amr: list[str], acr: str) -> SignInSession:
-    """A fresh session for ``account``; the browser session gets a new id too."""
+def start(account, amr: list[str], acr: str, client_id: str | None = None) -> SignInSession:
+    """A fresh session for ``account``; the browser session gets a new id too. ``client_id``:
+    the relying party the sign-in is for, if any (``add_client`` then has nothing to write)."""
     previous = session.get(BROWSER_KEY)
     if previous:
         end(previous, NEW_SIGN_IN)
@@ -137,6 +138,7 @@ def start(account, amr: list[str], acr: str) -> SignInSession:
         acr=acr,
         last_seen=now,
         code_at=now if "otp" in amr else None,
+        clients=[client_id] if client_id else [],
     )
     _save(signin)
     session[BROWSER_KEY] = signin.sid

@@ -35,15 +35,14 @@ def issue_code(signin, account, grant):
                                                 grant=grant)
 
 
-def answer_waiting(query: str, account, signin):
-    """The parent has just signed in for the request that waited (``query``): answer it now.
-    It is validated again as at ``/authorize`` (the client may have been disabled meanwhile);
-    ``prompt=login`` and ``max_age`` are met by this very sign-in."""
+def waiting_grant(query: str, account):
+    """The request that waited for this sign-in (``query``), validated again as at
+    ``/authorize`` (the client may have been disabled meanwhile): its grant, or the answer that
+    refuses it. ``prompt=login`` and ``max_age`` are met by this very sign-in."""
     try:
-        grant = server.get_consent_grant(request=_waiting_request(query), end_user=account)
+        return server.get_consent_grant(request=_waiting_request(query), end_user=account), None
     except OAuth2Error as error:
-        return refused(error)
-    return issue_code(signin, account, grant)
+        return None, refused(error)
 
 
 def _waiting_request(query: str) -> FlaskOAuth2Request:

@@ -1,5 +1,7 @@
 """The sign-in page (from a relying party's authorization request, or directly) and logout."""
 
+from typing import NamedTuple
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -38,10 +40,27 @@ NOTICES = {
 }
 
 
-def organisations_for(form) -> list[Organisation]:
+class OrganisationChoice(NamedTuple):
+    """What the sign-in (and forgotten-password) page and its POST use of an organisation, read
+    as plain rows: loading ORM objects for the list cost more than the rest of the query."""
+
+    id: int
+    code: str
+    name: str
+    requires_2fa: bool
+    helpdesk_contact: str | None
+
+    display_name = property(Organisation.display_name.fget)
+
+
+ORGANISATIONS = select(*(getattr(Organisation, column) for column in OrganisationChoice._fields)
+                       ).order_by(Organisation.code)
+
+
+def organisations_for(form) -> list[OrganisationChoice]:
     """Every organisation, by code; ``form.organisation`` gets them as its choices (and the
     only one chosen already when there is just one)."""
-    organisations = db.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+    organisations = [OrganisationChoice(*row) for row in db.session.execute(ORGANISATIONS)]
     form.organisation.choices = [("", _("Kies uw organisatie"))] + [
         (org.code, org.display_name) for org in organisations
     ]
@@ -125,14 +144,25 @@ def _page(form, organisations, chosen, *, status=200, **context):
 
 
 def _signed_in(outcome, flow_id):
-    signin = sessions.start(outcome.account, outcome.amr, outcome.acr)
-    db.session.commit()
     flow = login_flow.finish_flow(flow_id) if flow_id else None
-    if flow is None:  # nobody waiting: staff go to work in the console, parents to their page
+    grant, refusal = (authorization.waiting_grant(flow["query"], outcome.account) if flow
+                      else (None, None))
+    # The relying party is in the session's record from its start: one write of the record.
+    signin = sessions.start(outcome.account, outcome.amr, outcome.acr,
+                            client_id=grant and grant.client.client_id)
+    if grant is None:
+        db.session.commit()
+        if refusal is not None:
+            return refusal
+        # Nobody waiting: staff go to work in the console, parents to their page.
         return redirect(url_for("console.home" if outcome.account.is_staff else "account.home"))
     # The waiting request is answered here, with the redirect to the relying party: no trip
     # back through /authorize (this sign-in is the fresh one its prompt or max_age asked for).
-    return authorization.answer_waiting(flow["query"], outcome.account, signin)
+    # The code's commit (idp.oauth.grants) stores the account's changes too (the code's TOTP
+    # step, the sign-in time); the commit after it is for an answer that stored no code.
+    answer = authorization.issue_code(signin, outcome.account, grant)
+    db.session.commit()
+    return answer
 
 
 @bp.route("/inloggen/code", methods=["GET", "POST"])

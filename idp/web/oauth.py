@@ -131,7 +131,7 @@ def jwks():
 def authorize():
     """OIDC Core 3.1.2: with a live sign-in session, answer with a code; else the sign-in page,
     at once (200), its form posting to the flow that keeps this request. The page's POST then
-    answers the request itself (``authorization.answer_waiting``): three requests per sign-in."""
+    answers the request itself (``login._signed_in``): three requests per sign-in."""
     signin = sessions.current()
     account = db.session.get(Account, signin.account_id) if signin else None
     try:
