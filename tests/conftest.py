@@ -209,10 +209,16 @@ _SIGNING_KEY_COLUMNS = [c.name for c in db.metadata.tables["signing_key"].column
 _SIGNING_KEYS_QUERY = f"SELECT {', '.join(_SIGNING_KEY_COLUMNS)} FROM signing_key ORDER BY id"
 
 
-def _truncate(app):
+# Children before parents. DELETE, not TRUNCATE: the tables hold a test's few rows, and
+# TRUNCATE makes new files for every table (about 200 ms a test against 6 ms).
+_EMPTIED_TABLES = [t.name for t in reversed(db.metadata.sorted_tables)
+                   if t.name not in _KEPT_TABLES]
+
+
+def _empty_tables(app):
     with app.app_context():
-        tables = [t.name for t in db.metadata.sorted_tables if t.name not in _KEPT_TABLES]
-        db.session.execute(text(f'TRUNCATE {", ".join(f"{chr(34)}{t}{chr(34)}" for t in tables)} CASCADE'))
+        for table in _EMPTIED_TABLES:
+            db.session.execute(text(f'DELETE FROM "{table}"'))
         _restore_signing_keys()
         db.session.commit()
         db.session.remove()
@@ -262,11 +268,14 @@ def app(backend, request, tmp_path, smtp_server):
     clock.unfreeze()
     keys.forget_cache()
     if backend == "postgres":
-        _truncate(application)
+        _empty_tables(application)
         application.extensions["idp.store"].close()
         with redis_lib.Redis.from_url(REDIS_URL) as r:
-            for key in r.scan_iter(f"{prefix}*"):
-                r.delete(key)
+            # Large SCAN pages: the shared Redis may hold thousands of other keys, and SCAN's
+            # default of 10 a call made this a few hundred round trips per test.
+            keys_left = list(r.scan_iter(f"{prefix}*", count=10_000))
+            if keys_left:
+                r.delete(*keys_left)
     else:
         with application.app_context():
             db.session.remove()

@@ -144,7 +144,7 @@ def app(request, backend, postgres_url, smtp_server, tmp_path):
     clock.unfreeze()
     keys.forget_cache()
     application.extensions["idp.store"].close()
-    conftest._truncate(application)
+    conftest._empty_tables(application)
 
 
 def signs_in_and_uses_its_tokens(world) -> None:

@@ -1,5 +1,7 @@
 """The browser tests' fixtures: the app served from a thread (the embedded default), headless
 Chromium pointed at it, axe-core, screenshots, and the parent of tests/actors.py in the browser.
+Each worker keeps one server and one Chromium for all its tests; the browser forgets each
+test's pages, cookies and storage before the next one gets it.
 
 One backend: the embedded default (SQLite, in-process store, outbox). The pages are the same on
 both backends (the HTTP tests prove that on each), and the in-process server shares the test's
@@ -29,29 +31,91 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def server(app):
-    live = LiveServer(app)
-    yield live
+class _TestsApp:
+    """The WSGI app of the test that runs now: one server per worker, so its port, and with it
+    the browser's host mapping, stays the same from test to test."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        if self.app is None:  # between tests: a request the last page left behind
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no test is running"]
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def _live_server():
+    tests_app = _TestsApp()
+    live = LiveServer(tests_app)
+    yield live, tests_app
     live.stop()
 
 
 @pytest.fixture
-def open_browser(server, request):
+def server(app, _live_server):
+    live, tests_app = _live_server
+    tests_app.app = app
+    yield live
+    tests_app.app = None
+
+
+def _start(live, javascript, size):
+    try:
+        return chrome.start({f"{HOST}:80": live.address}, javascript, size)
+    except chrome.BrowserMissing as missing:
+        pytest.fail(str(missing))
+
+
+def _forget_the_test(driver, live) -> None:
+    """What a test left in the browser goes: pages, cookies, storage, cache, the window size."""
+    for handle in driver.window_handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(driver.window_handles[0])
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    for origin in (f"http://{HOST}", f"http://{live.address}"):
+        driver.execute_cdp_cmd("Storage.clearDataForOrigin",
+                               {"origin": origin, "storageTypes": "all"})
+    chrome.set_viewport(driver, *chrome.PHONE)
+
+
+@pytest.fixture(scope="session")
+def _worker_browser(_live_server):
+    """One Chromium per worker for the tests' first browser with JavaScript on (starting one
+    took about as long as the test itself); a test that opens more gets fresh ones."""
+    live, _tests_app = _live_server
+    browser = {"driver": _start(live, True, chrome.PHONE)}
+    yield browser
+    chrome.stop(browser["driver"])
+
+
+@pytest.fixture
+def open_browser(server, _worker_browser, request):
     """Start a browser: ``open_browser(javascript=False, size=(320, 640))``."""
-    started = []
+    started, lent = [], []
 
     def start(javascript=True, size=chrome.PHONE):
-        try:
-            driver = chrome.start({f"{HOST}:80": server.address}, javascript, size)
-        except chrome.BrowserMissing as missing:
-            pytest.fail(str(missing))
+        if javascript and not lent:
+            driver = _worker_browser["driver"]
+            chrome.set_viewport(driver, *size)
+            lent.append(driver)
+            return driver
+        driver = _start(server, javascript, size)
         started.append(driver)
         return driver
 
     yield start
     for driver in started:
         chrome.stop(driver)
+    for driver in lent:
+        try:
+            _forget_the_test(driver, server)
+        except WebDriverException:  # left in a state it cannot leave: the next test gets a new one
+            chrome.stop(driver)
+            _worker_browser["driver"] = _start(server, True, chrome.PHONE)
 
 
 @pytest.fixture

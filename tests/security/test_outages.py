@@ -84,7 +84,7 @@ def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
     keys.forget_cache()
     application.extensions["idp.store"].close()
     if database == postgres_url:
-        conftest._truncate(application)
+        conftest._empty_tables(application)
     else:
         with application.app_context():
             db.session.remove()
