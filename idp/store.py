@@ -56,6 +56,10 @@ class MemoryStore:
 
     peek = get
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        with self._lock:
+            return [item[0] if (item := self._live(key)) else None for key in keys]
+
     def set(self, key: str, value: bytes | str, ttl: int, only_if_new: bool = False) -> bool:
         if isinstance(value, str):
             value = value.encode()
@@ -71,9 +75,10 @@ class MemoryStore:
             self._data.pop(key, None)
             return item[0] if item else None
 
-    def delete(self, key: str) -> None:
+    def delete(self, *keys: str) -> None:
         with self._lock:
-            self._data.pop(key, None)
+            for key in keys:
+                self._data.pop(key, None)
 
     def ping(self) -> bool:
         return True
@@ -326,6 +331,11 @@ class RedisStore:
         return self.quick.get(self.prefix + key)
 
     @_reachable
+    def get_many(self, keys):
+        """The values of ``keys``, in one round trip (MGET)."""
+        return self.redis.mget([self.prefix + key for key in keys])
+
+    @_reachable
     def set(self, key, value, ttl, only_if_new=False):
         return bool(self.redis.set(self.prefix + key, value, ex=max(1, int(ttl)), nx=only_if_new))
 
@@ -334,8 +344,8 @@ class RedisStore:
         return self.redis.getdel(self.prefix + key)
 
     @_reachable
-    def delete(self, key):
-        self.redis.delete(self.prefix + key)
+    def delete(self, *keys):
+        self.redis.delete(*(self.prefix + key for key in keys))
 
     @_reachable
     def ping(self):
