@@ -109,7 +109,7 @@ def login():
                 db.session.commit()
                 return links.start_enrolment(outcome.account, flow_id)
             if outcome.account is not None:
-                return _signed_in(outcome, flow_id)
+                return _signed_in(outcome, flow_id, flow)
             db.session.rollback()
             form.code.data = ""  # a used or wrong code is no help on the next try
             error = WRONG
@@ -143,13 +143,19 @@ def _page(form, organisations, chosen, *, status=200, **context):
     ), status
 
 
-def _signed_in(outcome, flow_id):
-    flow = login_flow.finish_flow(flow_id) if flow_id else None
+def _signed_in(outcome, flow_id, flow=None):
+    """``flow``: the waiting request's flow, if this request has read it already."""
+    # The flow is read, not taken, until the session is saved: should the store fail in
+    # between, the parent can sign in again on the same page (tests/security/test_outages.py).
+    if flow is None and flow_id:
+        flow = login_flow.load_flow(flow_id)
     grant, refusal = (authorization.waiting_grant(flow["query"], outcome.account) if flow
                       else (None, None))
     # The relying party is in the session's record from its start: one write of the record.
     signin = sessions.start(outcome.account, outcome.amr, outcome.acr,
                             client_id=grant and grant.client.client_id)
+    if flow and login_flow.finish_flow(flow_id) is None:
+        grant = refusal = None  # another POST of this page completed the flow: a flow does once
     if grant is None:
         db.session.commit()
         if refusal is not None:
