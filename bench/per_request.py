@@ -87,17 +87,17 @@ def environ_for(path: str, headers: list[str], form: str | None = None):
 
 
 def run(app, environ, count: int) -> None:
-    def start_response(status, headers, exc_info=None):
-        return None
-
     for _ in range(count):
         fresh = dict(environ)
         fresh["wsgi.input"] = io.BytesIO(environ["bench.body"])  # each request reads its body
-        answer = app(fresh, start_response)
-        for _chunk in answer:
-            pass
-        if hasattr(answer, "close"):
-            answer.close()
+        answer(app, fresh)
+
+
+def wait_for(path: str) -> None:
+    """Say ready, then wait for ``path`` (--instructions switches callgrind on meanwhile)."""
+    print("ready", flush=True)
+    while not os.path.exists(path):  # busy: callgrind reads commands while running
+        pass
 
 
 def answer(app, environ, calls=None) -> tuple[str, dict, bytes]:
@@ -187,14 +187,12 @@ def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
     return page, post
 
 
-def sign_ins(app, count: int, warm: int, wait_for: str | None, count_calls: bool) -> None:
+def sign_ins(app, count: int, warm: int, wait_for_path: str | None, count_calls: bool) -> None:
     query, names, org_code = sign_in_parents(app, warm + count)
     for name in names[:warm]:
         sign_in(app, query, org_code, name)
-    if wait_for:
-        print("ready", flush=True)
-        while not os.path.exists(wait_for):
-            pass
+    if wait_for_path:
+        wait_for(wait_for_path)
     page = post = 0.0
     calls = (cProfile.Profile(), cProfile.Profile()) if count_calls else (None, None)
     for name in names[warm:]:
@@ -269,9 +267,7 @@ def main(argv=None) -> int:
     environ = environ_for(args.path, args.header, args.form)
     run(app, environ, 50)  # warm: caches filled, first-use imports done
     if args.wait_for:
-        print("ready", flush=True)
-        while not os.path.exists(args.wait_for):  # busy: callgrind reads commands while running
-            pass
+        wait_for(args.wait_for)
     started = time.process_time()
     run(app, environ, args.count)
     spent = time.process_time() - started

@@ -95,9 +95,10 @@ class _AuthorizationServer(AuthorizationServer):
         only redirects are authorization responses. (Authlib's ``rfc9207.IssuerParameter``
         covers ``create_authorization_response`` only, not the refusals that /authorize sends
         through ``handle_error_response``: login_required, invalid_request.)"""
-        issuer = current_app.config["IDP_ISSUER"]
-        headers = [(name, add_params_to_uri(value, [("iss", issuer)]) if name == "Location"
-                    else value) for name, value in headers]
+        if any(name == "Location" for name, _ in headers):  # not on the token endpoint's path
+            issuer = current_app.config["IDP_ISSUER"]
+            headers = [(name, add_params_to_uri(value, [("iss", issuer)]) if name == "Location"
+                        else value) for name, value in headers]
         return super().handle_response(status_code, payload, headers)
 
 
