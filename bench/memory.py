@@ -31,7 +31,8 @@ from bench.environment import Environment
 
 def invitations(count: int, name: str = "nieuw") -> list[str]:
     """Activation links for ``count`` new parents (in an app context); no e-mail is sent. A
-    second call needs another ``name``: inviting a parent again replaces the earlier link."""
+    second call needs another ``name`` (the usernames and addresses are new accounts')."""
+    from idp.accounts.actions import Actor, invite
     from idp.extensions import db
     from idp.flows import activation as flow
     from idp.models import Organisation
@@ -42,7 +43,8 @@ def invitations(count: int, name: str = "nieuw") -> list[str]:
     flow.send_welcome = lambda account, token: tokens.append(token)
     try:
         for n in range(count):
-            flow.invite(org, f"{name}{n}@bench.invalid", f"{name}{os.getpid()}_{n}")
+            invite(org, f"{name}{n}@bench.invalid", f"{name}{os.getpid()}_{n}", None,
+                   Actor("bench"))
     finally:
         flow.send_welcome = sent
     return tokens

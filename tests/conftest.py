@@ -30,7 +30,6 @@ from idp.clients import register
 from idp.cli.db import upgrade
 from idp.crypto import new_kek
 from idp.extensions import db
-from idp.flows import activation
 from idp.logs import JsonFormatter
 from idp.models import Organisation
 from tests import secrets_seen
@@ -369,11 +368,26 @@ def make_client(app):
 
 @pytest.fixture
 def invite(app):
+    """A parent invited with the checks of ``idp.accounts.actions`` and the welcome e-mail, but
+    no audit event: setup, not a staff member's act (tests of invitations call the actions).
+    Inviting one who is still waiting again sends a new link; the old one dies."""
+    from idp.accounts.actions import new_invitation
+    from idp.flows import activation
+    from idp.models import Account
+
     def make(org_code="PO2806", username="Yvonne.testouder", email="yvonne@example.org",
              name="Yvonne Testouder"):
         with app.app_context():
             org = db.session.query(Organisation).filter_by(code=org_code).one()
-            activation.invite(org, email, username, name)
+            account = db.session.query(Account).filter_by(organisation_id=org.id,
+                                                          username=username).one_or_none()
+            if account is None:
+                account = new_invitation(org, email, username, name)
+                db.session.add(account)
+                db.session.flush()
+            token = activation.issue_link(account)
+            db.session.commit()
+            activation.send_welcome(account, token)
 
     return make
 

@@ -19,7 +19,6 @@ from idp.clients import register
 from idp.cli.db import upgrade
 from idp.extensions import db
 from idp.accounts.actions import Actor, invite
-from idp.flows import activation
 from idp.models import Account, Client, Organisation
 from idp.models.account import BEHEERDER
 from idp.web.demo import DEMO_CLIENT
@@ -60,7 +59,8 @@ def seed() -> list[str]:
                      f"above: activate it too, then sign in and open {issuer}/beheer/.")
     parent = _account(org, DEMO_PARENT["username"])
     if parent is None:
-        activation.invite(org, DEMO_PARENT["email"], DEMO_PARENT["username"], DEMO_PARENT["name"])
+        invite(org, DEMO_PARENT["email"], DEMO_PARENT["username"], DEMO_PARENT["name"],
+               Actor(audit.os_user()))
         lines.append("A welcome e-mail for the demo parent was printed above and saved in "
                      "instance/outbox/: open its activation link.")
     elif not parent.is_active:

@@ -1,5 +1,6 @@
-"""The activation flow: a staff member invites a parent, the parent opens the single-use link,
-sets a password and enrols an authenticator app, confirmed with a code.
+"""The activation flow: a staff member invites a parent (``idp.accounts.actions.invite``), the
+parent opens the single-use link, sets a password and enrols an authenticator app, confirmed
+with a code.
 
 Nothing is saved until every field is right; then one conditional UPDATE consumes the link,
 so of two tabs submitting at once exactly one activates the account.
@@ -15,45 +16,8 @@ from idp import clock, crypto, mail, metrics
 from idp.accounts import notices
 from idp.auth import passwords, totp
 from idp.extensions import db
-from idp.models import Account, Activation, Organisation
-from idp.models.account import ACTIVE, INVITED
-
-
-class InvitationError(Exception):
-    """Why an invitation cannot be made (for the staff member, in plain words)."""
-
-
-def invite(org: Organisation, email: str, username: str, name: str | None = None) -> Account:
-    """Create (or re-invite) a not-yet-active account and send the welcome e-mail."""
-    email, username = email.strip(), username.strip()
-    if "@" not in email or len(email) > 320:
-        raise InvitationError(f"not an e-mail address: {email!r}")
-    if not username or len(username) > 150 or any(c.isspace() for c in username):
-        raise InvitationError("a username is 1 to 150 characters without spaces")
-    account = db.session.scalar(
-        select(Account).where(Account.organisation_id == org.id, Account.username == username)
-    )
-    now = clock.timestamp()
-    if account is None:
-        account = Account(
-            subject=crypto.new_token(24),
-            organisation=org,
-            username=username,
-            email=email,
-            name=name,
-            status=INVITED,
-            created_at=now,
-        )
-        db.session.add(account)
-        db.session.flush()
-    elif account.status != INVITED:  # active, or disabled: a new link would bypass that
-        raise InvitationError(f"{username} in {org.code} is already {account.status}")
-    else:
-        account.email, account.name = email, name or account.name
-    token = issue_link(account)
-    db.session.commit()
-    send_welcome(account, token)
-    return account
+from idp.models import Account, Activation
+from idp.models.account import ACTIVE
 
 
 def issue_link(account: Account) -> str:
