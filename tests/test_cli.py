@@ -22,10 +22,33 @@ def test_org_add_requires_two_factor_unless_told_otherwise(runner, app):
     assert runner.invoke(args=["org", "add", "PO2806", "PPO Rotterdam"]).exit_code == 0
     assert runner.invoke(args=["org", "add", "PO9999", "Proef", "--no-2fa"]).exit_code == 0
     again = runner.invoke(args=["org", "add", "PO2806", "Dubbel"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0 and "Er is al een organisatie met code PO2806." in again.output
     with app.app_context():
         orgs = {o.code: o.requires_2fa for o in db.session.scalars(select(Organisation))}
     assert orgs == {"PO2806": True, "PO9999": False}
+
+
+@pytest.mark.parametrize("code, name, says", [
+    ("PO 2806", "PPO Rotterdam", "Een code heeft 1 tot 32 letters"),
+    ("", "PPO Rotterdam", "Een code heeft 1 tot 32 letters"),
+    ("PO2806", "  ", "Geef een naam van hoogstens 200 tekens."),
+    ("PO2806", "x" * 201, "Geef een naam van hoogstens 200 tekens."),
+], ids=["space-in-code", "empty-code", "blank-name", "long-name"])
+def test_org_add_checks_as_the_console_does_and_adds_nothing(runner, app, code, name, says):
+    result = runner.invoke(args=["org", "add", code, name])
+    assert result.exit_code != 0 and says in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalars(select(Organisation)).all() == []
+
+
+def test_org_add_is_in_the_audit_log(runner, app):
+    assert runner.invoke(args=["org", "add", "PO2806", "PPO Rotterdam", "--actor",
+                               "Operator Olga"]).exit_code == 0
+    listed = runner.invoke(args=["audit", "list", "--action", "organisation."])
+    assert listed.exit_code == 0, listed.output
+    assert "Operator Olga" in listed.output and "organisation.create" in listed.output
+    assert "PO2806" in listed.output
 
 
 def test_client_add_json_shows_the_secret_once_and_stores_its_hash(runner, app):

@@ -14,8 +14,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import audit, clock, keys, settings
+from idp import audit, keys, settings
 from idp.clients import register
+from idp.console import service
 from idp.cli.db import upgrade
 from idp.extensions import db
 from idp.accounts.actions import Actor, invite
@@ -41,10 +42,8 @@ def seed() -> list[str]:
     keys.ensure_keys(audit.os_user(), "demo up")
     org = db.session.scalar(select(Organisation).where(Organisation.code == DEMO_ORG[0]))
     if org is None:
-        org = Organisation(code=DEMO_ORG[0], name=DEMO_ORG[1], requires_2fa=True,
-                           created_at=clock.timestamp())
-        db.session.add(org)
-        db.session.commit()
+        org = service.create_organisation(audit.os_user(), DEMO_ORG[0], name=DEMO_ORG[1],
+                                          requires_2fa=True)
     issuer = current_app.config["IDP_ISSUER"]
     lines = []
     client = db.session.scalar(select(Client).where(Client.name == DEMO_CLIENT))

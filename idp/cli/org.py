@@ -4,7 +4,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from idp import clock
+from idp.cli.audit import actor_option
+from idp.console import service
 from idp.extensions import db
 from idp.models import Organisation
 
@@ -18,16 +19,17 @@ def group():
 @click.argument("code")
 @click.argument("name")
 @click.option("--no-2fa", is_flag=True, help="Sign in without an authenticator code.")
+@actor_option
 @with_appcontext
-def add(code, name, no_2fa):
+def add(code, name, no_2fa, actor):
     """Add an organisation, e.g. idp org add PO2806 "PPO Rotterdam"."""
-    if db.session.scalar(select(Organisation).where(Organisation.code == code)):
-        raise click.ClickException(f"organisation {code} already exists")
-    db.session.add(
-        Organisation(code=code, name=name, requires_2fa=not no_2fa, created_at=clock.timestamp())
-    )
-    db.session.commit()
-    click.echo(f"Added {code} {name} (two-factor sign-in {'off' if no_2fa else 'required'}).")
+    # The console's checks and audit event (servicebeheer), so both ways in are alike.
+    try:
+        org = service.create_organisation(actor, code, name=name, requires_2fa=not no_2fa)
+    except service.Invalid as invalid:
+        raise click.ClickException(str(invalid)) from None
+    click.echo(f"Added {org.code} {org.name} (two-factor sign-in "
+               f"{'required' if org.requires_2fa else 'off'}).")
 
 
 @group.command("list")
