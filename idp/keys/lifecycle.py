@@ -29,7 +29,17 @@ CONCURRENT_CHANGE = ("the signing keys changed while this command ran (another a
 
 
 class Refused(Exception):
-    """The change was not made; the message says why and what to do."""
+    """The change was not made; the message says why and what to do (in English, for the
+    commands); ``reason`` says it for a page in the console's language."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Refused's reasons.
+CONCURRENT, UNKNOWN, ALREADY_REVOKED, WAS_REVOKED, ALREADY_HERE = (
+    "concurrent", "unknown", "already_revoked", "was_revoked", "already_here")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Conflict:
     """Someone else changed this algorithm's keys at the same moment; nothing changed here."""
     alg: str
     message: str
+    reason: str = CONCURRENT
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ def _set_state(key: SigningKey, expected: str, **values) -> None:
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise Refused(CONCURRENT_CHANGE)
+        raise Refused(CONCURRENT_CHANGE, CONCURRENT)
 
 
 def _commit() -> bool:
@@ -95,7 +106,7 @@ def _commit() -> bool:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Refused(CONCURRENT_CHANGE) from None
+        raise Refused(CONCURRENT_CHANGE, CONCURRENT) from None
     return keys.changed()
 
 
@@ -114,7 +125,7 @@ def rotate(actor: str, algs=keys.SUPPORTED_ALGS, if_older_than: int | None = Non
         try:
             outcomes.append(_rotate(actor, alg, if_older_than))
         except Refused as refused:
-            outcomes.append(Conflict(alg, str(refused)))
+            outcomes.append(Conflict(alg, str(refused), refused.reason))
     return outcomes
 
 
@@ -149,9 +160,9 @@ def revoke(actor: str, kid: str) -> Revoked:
     keys.check_kek()
     key = find(kid)
     if key is None:
-        raise Refused(f"there is no signing key with kid {kid!r} (see `idp keys list`)")
+        raise Refused(f"there is no signing key with kid {kid!r} (see `idp keys list`)", UNKNOWN)
     if key.state == REVOKED:
-        raise Refused(f"key {kid} was already revoked")
+        raise Refused(f"key {kid} was already revoked", ALREADY_REVOKED)
     previous, alg, now = key.state, key.alg, clock.timestamp()
     waiting = keys.key_in_state(alg, NEXT)
     ready = waiting is not None and now >= key_schedule.ready_at(waiting, current_app.config)
@@ -170,8 +181,9 @@ def import_key(actor: str, private_key, alg: str, source: str) -> tuple[SigningK
     existing = find(kid)
     if existing is not None:
         if existing.state == REVOKED:
-            raise Refused(f"this key (kid {kid}) was revoked; a revoked key is never used again")
-        raise Refused(f"this key is already here (kid {kid}, {existing.state})")
+            raise Refused(f"this key (kid {kid}) was revoked; a revoked key is never used again",
+                          WAS_REVOKED)
+        raise Refused(f"this key is already here (kid {kid}, {existing.state})", ALREADY_HERE)
     replaced = keys.key_in_state(alg, NEXT)
     if replaced is not None:
         _set_state(replaced, NEXT, state=RETIRED, retired_at=clock.timestamp())

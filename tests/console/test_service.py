@@ -204,7 +204,9 @@ def test_keys_rotate_and_revoke_through_the_console(app, console):
         assert now_active.isdisjoint(active)
         kid = sorted(now_active)[0]
     page = service.page("/beheer/service/sleutels").get_data(as_text=True)
-    assert kid in page and "retired" in page
+    states = dict(re.findall(r"<td><code>([^<]+)</code></td>\s*<td>[^<]+</td>\s*<td>([^<]+)</td>", page))
+    assert states[kid] == "tekent"
+    assert {states[old] for old in active} == {"met pensioen"}  # in the console's words
 
     wrong = service.act("/beheer/service/sleutels", f"/beheer/service/sleutels/{kid}/intrekken",
                         reason=None, kid_confirm=kid[:-1])
@@ -218,6 +220,23 @@ def test_keys_rotate_and_revoke_through_the_console(app, console):
         assert db.session.scalar(select(SigningKey.state).where(SigningKey.kid == kid)) == "revoked"
         assert db.session.scalar(select(AuditEvent.actor).where(
             AuditEvent.action == "signing_key.revoke")).endswith("(servicebeheer, PO2806)")
+
+
+def test_a_key_revoked_meanwhile_in_another_tab_is_said_so_in_dutch(app, console):
+    service, things = console
+    service, kid = service[S], things["kid"]
+    action = f"/beheer/service/sleutels/{kid}/intrekken"
+    html = service.page("/beheer/service/sleutels").get_data(as_text=True)
+    [other_tab] = [form for form in pages.forms(html) if form["action"] == action]
+    assert service.act("/beheer/service/sleutels", action, reason=None,
+                       kid_confirm=kid).status_code == 302
+    again = service.browser.post(action, data={**dict(other_tab["fields"]), "kid_confirm": kid})
+    assert again.status_code == 302
+    page = service.page("/beheer/service/sleutels").get_data(as_text=True)
+    assert pages.messages(page) == ["Niet ingetrokken: deze sleutel was al ingetrokken."]
+    with app.app_context():
+        assert [e for e in db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "signing_key.revoke"))] == ["signing_key.revoke"]
 
 
 def test_revoking_a_key_asks_a_fresh_code(app, console):

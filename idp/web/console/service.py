@@ -231,6 +231,23 @@ def _switch(client_id, disabled: bool, done):
 
 
 # --- signing keys ------------------------------------------------------------------------------
+#: A key's state as the console names it (the commands and the database say next, active, ...).
+KEY_STATES = {"next": _l("volgende"), "active": _l("tekent"), "retired": _l("met pensioen"),
+              "revoked": _l("ingetrokken")}
+#: Why a change of the keys was not made (``lifecycle.Refused.reason``).
+KEY_REFUSALS = {
+    lifecycle.CONCURRENT: _l("de sleutels zijn op hetzelfde moment door iemand anders (of de "
+                             "nachtelijke taak) veranderd. Er is niets veranderd; probeer het "
+                             "opnieuw."),
+    lifecycle.UNKNOWN: _l("deze sleutel bestaat niet (meer)."),
+    lifecycle.ALREADY_REVOKED: _l("deze sleutel was al ingetrokken."),
+}
+
+
+def _key_refusal(reason: str) -> str:
+    return str(KEY_REFUSALS.get(reason, KEY_REFUSALS[lifecycle.CONCURRENT]))
+
+
 @bp.get("/service/sleutels")
 @access.require("service.keys")
 def service_keys():
@@ -240,6 +257,7 @@ def service_keys():
         rows.append({"key": key, "ready_at": key_schedule.ready_at(key, config) if key.state == NEXT else None,
                      "removed_at": key_schedule.removed_at(key, config)})
     return render_template("console/service/keys.html", rows=rows, now=clock.timestamp(),
+                           states=KEY_STATES,
                            lead=key_schedule.publication_lead(config),
                            retention=key_schedule.retention(config))
 
@@ -261,7 +279,7 @@ def _rotation_message(outcome) -> tuple[str, str]:
         return _("%(alg)s: niet geroteerd. De volgende sleutel is nog niet lang genoeg "
                  "gepubliceerd; dat kan vanaf %(at)s.", alg=outcome.alg, at=when(outcome.ready_at)), "error"
     return _("%(alg)s: niet geroteerd: %(why)s", alg=outcome.alg,
-             why=getattr(outcome, "message", "")), "error"
+             why=_key_refusal(outcome.reason)), "error"
 
 
 @bp.post("/service/sleutels/<kid>/intrekken")
@@ -277,7 +295,7 @@ def service_key_revoke(kid):
     try:
         revoked = lifecycle.revoke(_actor(), kid)
     except lifecycle.Refused as refused:
-        flash(_("Niet ingetrokken: %(why)s", why=str(refused)), "error")
+        flash(_("Niet ingetrokken: %(why)s", why=_key_refusal(refused.reason)), "error")
     else:
         flash(_("Sleutel %(kid)s is ingetrokken. Binnen %(ttl)s seconden gebruikt geen enkele "
                 "server hem meer; %(active)s tekent nu voor %(alg)s.", kid=revoked.kid,
