@@ -65,6 +65,28 @@ def test_refreshing_counts_as_use_and_keeps_the_session_alive(signed_in):
     assert still_signed_in(parent)
 
 
+@pytest.mark.parametrize("refused", ["another client", "a wider scope"])
+def test_a_refused_refresh_does_not_keep_the_session_alive(signed_in, make_client, refused):
+    """Only a refresh answered with tokens is the parent's use: one with their refresh token
+    from another client (a stolen one), or asking more than was granted, changes nothing."""
+    parent, rp, tokens = signed_in
+    clock.advance(IDLE - 60)
+    if refused == "another client":
+        other = make_client(name="Other", redirect_uris=("https://other.test/cb",))
+        thief = RelyingParty(rp.http, other["client_id"], other["client_secret"],
+                             other["redirect_uri"])
+        answer = thief.refresh(tokens["refresh_token"])
+        assert answer.get_json()["error"] == "invalid_grant"
+    else:
+        answer = rp._post_token_endpoint(rp.config["token_endpoint"], {
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "scope": "openid profile email phone"})
+        assert answer.get_json()["error"] == "invalid_scope"
+    clock.advance(120)  # eleven minutes after the sign-in, the parent's last use
+    assert not still_signed_in(parent)
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+
+
 @pytest.mark.parametrize("use", ["page", "authorization request"])
 def test_a_request_of_the_parents_browser_counts_as_use(signed_in, use):
     parent, rp, tokens = signed_in

@@ -175,13 +175,17 @@ class RefreshTokenGrant(_GrantTokens, grants.RefreshTokenGrant):
             return None
         if item.grant.revoked_at is not None:
             return None
-        # A refresh is the parent's activity: it marks the session used, if it still lives.
-        if not item.grant.offline and sessions.use(item.sid) is None:
-            return None  # the session ended or has just expired
         return item
 
     def authenticate_user(self, refresh_token):
-        return _redeem(refresh_token, "refresh token")
+        """Called once the client and the scope passed: only a refresh that will be answered
+        consumes the token, and then counts as the parent's use of the session."""
+        account = _redeem(refresh_token, "refresh token")
+        if not refresh_token.grant.offline and sessions.use(refresh_token.sid) is None:
+            # The session ended or has just expired; the token's consumption is rolled back
+            # with the rest of this refused request.
+            raise InvalidGrantError()
+        return account
 
     def revoke_old_credential(self, refresh_token):
         """Nothing to do: ``authenticate_user`` consumed the old refresh token already."""
