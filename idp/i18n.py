@@ -80,21 +80,47 @@ def _query_without_switch() -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAM]
 
 
-def switch_links() -> list[dict]:
+def switch_links(link_to=None) -> list[dict]:
     """The language switch: for each language its name, and a link to this same page (with
-    its query, e.g. the sign-in page's ``flow``) in that language, or None for the current."""
+    its query, e.g. the sign-in page's ``flow``) in that language, or None for the current.
+    ``link_to(code)``: the link for a language, where this page's own address is not it."""
     if not _has_language_switch():
         return []
-    query = _query_without_switch()
+    if link_to is None:
+        query = _query_without_switch()
+
+        def link_to(code):
+            return "?" + urlencode(query + [(SWITCH_PARAM, code)])
+
     current = current_language()
     return [
-        {
-            "code": code,
-            "name": NAMES[code],
-            "href": None if code == current else "?" + urlencode(query + [(SWITCH_PARAM, code)]),
-        }
+        {"code": code, "name": NAMES[code], "href": None if code == current else link_to(code)}
         for code in SUPPORTED
     ]
+
+
+class _PageSwitch:
+    """``switch_links()`` for base.html, made when the page first shows it: a page that brings
+    its own switch (the sign-in page at /authorize) does not pay for this one."""
+
+    __slots__ = ("_links",)
+
+    def __init__(self):
+        self._links = None
+
+    def _made(self) -> list[dict]:
+        if self._links is None:
+            self._links = switch_links()
+        return self._links
+
+    def __bool__(self):
+        return bool(self._made())
+
+    def __iter__(self):
+        return iter(self._made())
+
+    def __len__(self):
+        return len(self._made())
 
 
 def switch_language():
@@ -123,4 +149,4 @@ def init_i18n(app) -> None:
 
     @app.context_processor
     def language_context():
-        return {"page_language": current_language(), "language_switch": switch_links()}
+        return {"page_language": current_language(), "language_switch": _PageSwitch()}

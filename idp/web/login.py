@@ -127,9 +127,8 @@ def page_for_flow(flow_id: str, query: str):
     form.username.data = login_flow.login_hint(query)
     chosen = next((org for org in organisations if org.code == form.organisation.data), None)
     to_flow = url_for("login.login", flow=flow_id)
-    switch = [dict(link, href=link["href"] and url_for("login.login", flow=flow_id,
-                                                       **{i18n.SWITCH_PARAM: link["code"]}))
-              for link in i18n.switch_links()]
+    switch = i18n.switch_links(lambda code: url_for("login.login", flow=flow_id,
+                                                    **{i18n.SWITCH_PARAM: code}))
     return _page(form, organisations, chosen, action=to_flow, language_switch=switch)
 
 
