@@ -12,8 +12,8 @@ Dutch is the source language: the msgids are the Dutch texts, so Dutch needs no 
 import re
 from urllib.parse import quote, urlencode
 
-from flask import current_app, has_request_context, redirect, request, session
-from flask_babel import Babel
+from flask import current_app, g, has_request_context, redirect, request, session
+from flask_babel import Babel, get_translations
 
 from idp.paths import is_api_path
 
@@ -141,8 +141,30 @@ def switch_language():
     return redirect(target + ("?" + urlencode(query) if query else ""))
 
 
+def _catalogue():
+    """The catalogue of this request's language, as Flask-Babel chooses it, looked up once per
+    request (in ``g``): Flask-Babel looks up its domain, the locale and the catalogue again for
+    every text, and a page has a dozen or more."""
+    try:
+        catalogue = g.get("idp_catalogue")
+    except RuntimeError:  # no app context: Flask-Babel's answer for that (no translation)
+        return get_translations()
+    if catalogue is None:
+        catalogue = g.idp_catalogue = get_translations()
+    return catalogue
+
+
 def init_i18n(app) -> None:
     Babel(app, default_locale=DEFAULT, locale_selector=current_language)
+    # The templates' _(), {% trans %} and friends, as Flask-Babel installs them, but with the
+    # request's catalogue looked up once (Flask-Babel's are lambdas around get_translations()).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+    )
     # Our forms carry their own messages. With Flask-Babel present, Flask-WTF would translate
     # WTForms' few built-in defaults too, and so change what Dutch pages say today.
     app.config.setdefault("WTF_I18N_ENABLED", False)
