@@ -18,13 +18,15 @@ from urllib.parse import parse_qs
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from idp import clock, crypto, metrics, throttle
+from idp import clock, crypto, metrics, statements, throttle
 from idp.accounts import links
 from idp.auth import passwords, totp
 from idp.flows import lockout
 from idp.extensions import db, store
 from idp.models import Account, Organisation
+from idp.statements import Statement
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +88,19 @@ def _attempt(org, username, password, code, ip) -> Outcome:
     return outcome
 
 
+#: The sign-in time, written on the driver (idp.statements): left to the ORM, the commit's flush
+#: of this one attribute was an eighth of the sign-in POST's CPU (py-spy, bench.per_request).
+RECORD_SIGN_IN = Statement("UPDATE account SET last_sign_in_at = :at WHERE id = :account_id")
+
+
 def _succeeded(org, outcome: Outcome, password: str | None = None) -> Outcome:
     account = outcome.account
     throttle.record_success(org.code, account.username)
     if password is not None:
         _upgrade_hash(account, password)
-    account.last_sign_in_at = clock.timestamp()
+    now = clock.timestamp()
+    statements.execute(RECORD_SIGN_IN, {"account_id": account.id, "at": now})
+    set_committed_value(account, "last_sign_in_at", now)  # what the row now holds
     return Outcome(account, outcome.amr, outcome.acr, SUCCESS)
 
 
