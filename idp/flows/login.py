@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, crypto, metrics, statements, throttle
@@ -62,14 +62,17 @@ def authenticate(org: Organisation, username: str, password: str, code: str, ip:
     return outcome
 
 
+#: Built once: building the query and its cache key was a third of the account's load.
+ACCOUNT_AS_TYPED = select(Account).where(Account.organisation_id == bindparam("organisation_id"),
+                                         Account.username == bindparam("username"))
+
+
 def _attempt(org, username, password, code, ip) -> Outcome:
     source = throttle.source_refusal(ip, org.code)
     if source:  # before any hashing: a throttled request must stay cheap
         log.warning("sign-in throttled: too many failures from this %s", source)
         return Outcome(None, result=THROTTLED)
-    account = db.session.scalar(
-        select(Account).where(Account.organisation_id == org.id, Account.username == username)
-    )
+    account = db.session.scalar(ACCOUNT_AS_TYPED, {"organisation_id": org.id, "username": username})
     refusal = lockout.refused(org.code, username, account, ip, password=password)
     if refusal:
         log.info("sign-in refused: account %s", refusal)
