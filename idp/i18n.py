@@ -13,7 +13,7 @@ import re
 from urllib.parse import quote, urlencode
 
 from flask import current_app, g, has_request_context, redirect, request, session
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, Domain
 
 from idp.paths import is_api_path
 
@@ -141,29 +141,33 @@ def switch_language():
     return redirect(target + ("?" + urlencode(query) if query else ""))
 
 
-def _catalogue():
-    """The catalogue of this request's language, as Flask-Babel chooses it, looked up once per
-    request (in ``g``): Flask-Babel looks up its domain, the locale and the catalogue again for
-    every text, and a page has a dozen or more."""
-    try:
-        catalogue = g.get("idp_catalogue")
-    except RuntimeError:  # no app context: Flask-Babel's answer for that (no translation)
-        return get_translations()
-    if catalogue is None:
-        catalogue = g.idp_catalogue = get_translations()
-    return catalogue
+class _RequestDomain(Domain):
+    """Flask-Babel's domain, with the catalogue of the request's language looked up once per
+    request (kept in ``g``): Flask-Babel looks up the locale and the catalogue again for every
+    text, and a page has a dozen or more. The same catalogue and locale as Flask-Babel's."""
+
+    def get_translations(self):
+        try:
+            catalogue = g.get("idp_catalogue")
+        except RuntimeError:  # no app context: Flask-Babel's answer for that (no translation)
+            return super().get_translations()
+        if catalogue is None:
+            catalogue = g.idp_catalogue = super().get_translations()
+        return catalogue
 
 
 def init_i18n(app) -> None:
-    Babel(app, default_locale=DEFAULT, locale_selector=current_language)
-    # The templates' _(), {% trans %} and friends, as Flask-Babel installs them, but with the
-    # request's catalogue looked up once (Flask-Babel's are lambdas around get_translations()).
+    babel = Babel(app, default_locale=DEFAULT, locale_selector=current_language)
+    # gettext, lazy_gettext, ... of Flask-Babel use this domain (its own by default).
+    domain = babel.domain_instance = _RequestDomain(domain=app.extensions["babel"].default_domain)
+    # The templates' _(), {% trans %} and friends, as Flask-Babel installs them, but straight to
+    # the domain (Flask-Babel's look up the request's domain first, for every text).
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _catalogue().ugettext(s),
-        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _catalogue().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
     )
     # Our forms carry their own messages. With Flask-Babel present, Flask-WTF would translate
     # WTForms' few built-in defaults too, and so change what Dutch pages say today.
