@@ -153,7 +153,7 @@ def _signed_in(outcome, flow_id, flow=None):
     grant, refusal = (authorization.waiting_grant(flow["query"], outcome.account) if flow
                       else (None, None))
     # The relying party is in the session's record from its start: one write of the record.
-    signin = sessions.start(outcome.account, outcome.amr, outcome.acr,
+    signin = sessions.start(outcome.account, outcome.organisation_code, outcome.amr, outcome.acr,
                             client_id=grant and grant.client.client_id)
     if flow and login_flow.finish_flow(flow_id) is None:
         grant = refusal = None  # another POST of this page completed the flow: a flow does once
