@@ -12,8 +12,8 @@ Dutch is the source language: the msgids are the Dutch texts, so Dutch needs no 
 import re
 from urllib.parse import quote, urlencode
 
-from flask import current_app, has_request_context, redirect, request, session
-from flask_babel import Babel
+from flask import current_app, g, has_request_context, redirect, request, session
+from flask_babel import Babel, Domain
 
 from idp.paths import is_api_path
 
@@ -80,21 +80,47 @@ def _query_without_switch() -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAM]
 
 
-def switch_links() -> list[dict]:
+def switch_links(link_to=None) -> list[dict]:
     """The language switch: for each language its name, and a link to this same page (with
-    its query, e.g. the sign-in page's ``flow``) in that language, or None for the current."""
+    its query, e.g. the sign-in page's ``flow``) in that language, or None for the current.
+    ``link_to(code)``: the link for a language, where this page's own address is not it."""
     if not _has_language_switch():
         return []
-    query = _query_without_switch()
+    if link_to is None:
+        query = _query_without_switch()
+
+        def link_to(code):
+            return "?" + urlencode(query + [(SWITCH_PARAM, code)])
+
     current = current_language()
     return [
-        {
-            "code": code,
-            "name": NAMES[code],
-            "href": None if code == current else "?" + urlencode(query + [(SWITCH_PARAM, code)]),
-        }
+        {"code": code, "name": NAMES[code], "href": None if code == current else link_to(code)}
         for code in SUPPORTED
     ]
+
+
+class _PageSwitch:
+    """``switch_links()`` for base.html, made when the page first shows it: a page that brings
+    its own switch (the sign-in page at /authorize) does not pay for this one."""
+
+    __slots__ = ("_links",)
+
+    def __init__(self):
+        self._links = None
+
+    def _made(self) -> list[dict]:
+        if self._links is None:
+            self._links = switch_links()
+        return self._links
+
+    def __bool__(self):
+        return bool(self._made())
+
+    def __iter__(self):
+        return iter(self._made())
+
+    def __len__(self):
+        return len(self._made())
 
 
 def switch_language():
@@ -115,12 +141,38 @@ def switch_language():
     return redirect(target + ("?" + urlencode(query) if query else ""))
 
 
+class _RequestDomain(Domain):
+    """Flask-Babel's domain, with the catalogue of the request's language looked up once per
+    request (kept in ``g``): Flask-Babel looks up the locale and the catalogue again for every
+    text, and a page has a dozen or more. The same catalogue and locale as Flask-Babel's."""
+
+    def get_translations(self):
+        try:
+            catalogue = g.get("idp_catalogue")
+        except RuntimeError:  # no app context: Flask-Babel's answer for that (no translation)
+            return super().get_translations()
+        if catalogue is None:
+            catalogue = g.idp_catalogue = super().get_translations()
+        return catalogue
+
+
 def init_i18n(app) -> None:
-    Babel(app, default_locale=DEFAULT, locale_selector=current_language)
+    babel = Babel(app, default_locale=DEFAULT, locale_selector=current_language)
+    # gettext, lazy_gettext, ... of Flask-Babel use this domain (its own by default).
+    domain = babel.domain_instance = _RequestDomain(domain=app.extensions["babel"].default_domain)
+    # The templates' _(), {% trans %} and friends, as Flask-Babel installs them, but straight to
+    # the domain (Flask-Babel's look up the request's domain first, for every text).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+    )
     # Our forms carry their own messages. With Flask-Babel present, Flask-WTF would translate
     # WTForms' few built-in defaults too, and so change what Dutch pages say today.
     app.config.setdefault("WTF_I18N_ENABLED", False)
 
     @app.context_processor
     def language_context():
-        return {"page_language": current_language(), "language_switch": switch_links()}
+        return {"page_language": current_language(), "language_switch": _PageSwitch()}

@@ -69,6 +69,14 @@ class MemoryStore:
             self._data[key] = (value, clock.now() + ttl)
             return True
 
+    def set_replacing(self, key: str, value: bytes | str, ttl: int, old_key: str) -> None:
+        """``set``, with ``old_key`` deleted in the same atomic step."""
+        if isinstance(value, str):
+            value = value.encode()
+        with self._lock:
+            self._data.pop(old_key, None)
+            self._data[key] = (value, clock.now() + ttl)
+
     def getdel(self, key: str) -> bytes | None:
         with self._lock:
             item = self._live(key)
@@ -338,6 +346,14 @@ class RedisStore:
     @_reachable
     def set(self, key, value, ttl, only_if_new=False):
         return bool(self.redis.set(self.prefix + key, value, ex=max(1, int(ttl)), nx=only_if_new))
+
+    @_reachable
+    def set_replacing(self, key, value, ttl, old_key):
+        """``set`` and ``old_key``'s DEL in one MULTI: one round trip, both or neither."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.prefix + old_key)
+            pipe.set(self.prefix + key, value, ex=max(1, int(ttl)))
+            pipe.execute()
 
     @_reachable
     def getdel(self, key):

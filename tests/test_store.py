@@ -22,3 +22,13 @@ def test_delete_removes_every_key_given(app):
         store.set(key, "x", ttl=60)
     store.delete("t:a", "t:c", "t:never-set")
     assert store.get_many(["t:a", "t:b", "t:c"]) == [None, b"x", None]
+
+
+def test_set_replacing_sets_the_key_and_deletes_the_old_one(app):
+    store = app.extensions["idp.store"]
+    store.set("t:old", "before", ttl=60)
+    store.set("t:other", "kept", ttl=60)
+    store.set_replacing("t:new", "after", ttl=60, old_key="t:old")
+    assert store.get_many(["t:old", "t:new", "t:other"]) == [None, b"after", b"kept"]
+    store.set_replacing("t:newer", b"again", ttl=60, old_key="t:never-set")
+    assert store.get("t:newer") == b"again"

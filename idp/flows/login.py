@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from idp import clock, crypto, metrics, throttle
+from idp import clock, crypto, metrics, statements, throttle
 from idp.accounts import links
 from idp.auth import passwords, totp
 from idp.flows import lockout
 from idp.extensions import db, store
 from idp.models import Account, Organisation
+from idp.statements import Statement
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class Outcome:
     result: str = BAD_CREDENTIALS
     #: NEEDS_CODE: the staff member whose code is asked next (not signed in yet).
     pending: Account | None = None
+    #: SUCCESS: the code of the account's organisation (the sign-in session names it).
+    organisation_code: str | None = None
 
 
 def authenticate(org: Organisation, username: str, password: str, code: str, ip: str) -> Outcome:
@@ -60,14 +65,20 @@ def authenticate(org: Organisation, username: str, password: str, code: str, ip:
     return outcome
 
 
+#: Built once: building the query and its cache key was a third of the account's load. Without
+#: the joined organisation (7 of its 26 columns; the caller has the organisation, and the
+#: session takes its code from the Outcome); anything else that asks for it loads it then.
+ACCOUNT_AS_TYPED = select(Account).where(Account.organisation_id == bindparam("organisation_id"),
+                                         Account.username == bindparam("username")
+                                         ).options(lazyload(Account.organisation))
+
+
 def _attempt(org, username, password, code, ip) -> Outcome:
     source = throttle.source_refusal(ip, org.code)
     if source:  # before any hashing: a throttled request must stay cheap
         log.warning("sign-in throttled: too many failures from this %s", source)
         return Outcome(None, result=THROTTLED)
-    account = db.session.scalar(
-        select(Account).where(Account.organisation_id == org.id, Account.username == username)
-    )
+    account = db.session.scalar(ACCOUNT_AS_TYPED, {"organisation_id": org.id, "username": username})
     refusal = lockout.refused(org.code, username, account, ip, password=password)
     if refusal:
         log.info("sign-in refused: account %s", refusal)
@@ -86,13 +97,20 @@ def _attempt(org, username, password, code, ip) -> Outcome:
     return outcome
 
 
+#: The sign-in time, written on the driver (idp.statements): left to the ORM, the commit's flush
+#: of this one attribute was an eighth of the sign-in POST's CPU (py-spy, bench.per_request).
+RECORD_SIGN_IN = Statement("UPDATE account SET last_sign_in_at = :at WHERE id = :account_id")
+
+
 def _succeeded(org, outcome: Outcome, password: str | None = None) -> Outcome:
     account = outcome.account
     throttle.record_success(org.code, account.username)
     if password is not None:
         _upgrade_hash(account, password)
-    account.last_sign_in_at = clock.timestamp()
-    return Outcome(account, outcome.amr, outcome.acr, SUCCESS)
+    now = clock.timestamp()
+    statements.execute(RECORD_SIGN_IN, {"account_id": account.id, "at": now})
+    set_committed_value(account, "last_sign_in_at", now)  # what the row now holds
+    return Outcome(account, outcome.amr, outcome.acr, SUCCESS, organisation_code=org.code)
 
 
 def confirm_code(account: Account, code: str, ip: str, *, step_up: bool = False) -> Outcome:

@@ -12,6 +12,8 @@ which Authlib calls after every other check and before any token is made; a code
 token that is presented again revokes its whole grant (RFC 6749 4.1.2, RFC 9700 4.14.2).
 """
 
+import secrets
+
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
@@ -81,6 +83,11 @@ class _GrantTokens:
 
 class AuthorizationCodeGrant(_GrantTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def generate_authorization_code(self):
+        """288 random bits (Authlib's 48 letters and digits hold 286), URL-safe: Authlib draws
+        each character with a system call of its own, ~48 us of CPU per code against ~1 us."""
+        return secrets.token_urlsafe(36)
 
     def save_authorization_code(self, code, request):
         data = request.payload.data

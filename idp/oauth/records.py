@@ -7,23 +7,20 @@ joined relationships, and building each statement's cache key, cost more CPU tha
 answering (py-spy: SQLAlchemy was 40 % of a code exchange). Why not even SQLAlchemy's ``text()``:
 its execution context, result metadata and row processing cost a code exchange more than psycopg
 itself (cProfile of the token view). The statements run on the DB-API cursor of the session's
-own connection, so they belong to the request's one transaction and commit; psycopg prepares them
-on the server after a few uses. Driver errors are raised as SQLAlchemy's, as from any query, so
-an outage is handled the same (idp.outages). Everything else (sign-in, activation, the CLI) uses
-the ORM models in idp.models.
+own connection (idp.statements), so they belong to the request's one transaction and commit.
+Everything else (sign-in, activation, the CLI) uses the ORM models in idp.models, but for a few
+statements of the sign-in page and its POST.
 """
 
 import json
-import re
 from dataclasses import dataclass
 
 from authlib.oidc.core import AuthorizationCodeMixin
-from flask import g
-from sqlalchemy import exc
 
 from idp import clock, crypto
-from idp.extensions import db
 from idp.models.account import ACTIVE
+from idp.statements import Statement
+from idp.statements import execute as _execute  # by this name: tests/test_token_work.py counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,23 +122,6 @@ class RefreshToken(_Redeemable):
 
 # -- statements (the benchmark shows their query plans: bench/probes.py) ------------------------
 
-class Statement:
-    """One SQL statement in the two parameter styles of our drivers: ``:name`` (sqlite3, and
-    ``str()`` for tools) and ``%(name)s`` (psycopg)."""
-
-    __slots__ = ("sql", "pyformat")
-
-    def __init__(self, sql: str):
-        self.sql = sql
-        self.pyformat = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
-
-    def __str__(self) -> str:
-        return self.sql
-
-
-#: ``g`` key of the connection of the request's current transaction (``_connection``).
-_KEPT_CONNECTION = "records_connection"
-
 #: Column order of the records below: rows are unpacked by position.
 _REDEEMABLE = "r.id, r.client_id, r.scope, r.sid, r.auth_time, r.amr, r.acr, r.issued_at, " \
               "r.expires_at, r.used_at"
@@ -203,39 +183,6 @@ _INSERT_REFRESH_TOKEN = Statement("""
                                auth_time, amr, acr, issued_at, expires_at)
     VALUES (:token_hash, :grant_id, :client_id, :account_id, :scope, :sid,
             :auth_time, :amr, :acr, :issued_at, :expires_at)""")
-
-
-def _connection():
-    """The session's connection, in its transaction. Kept in ``g`` for as long as that
-    transaction lasts: asking the session each time costs more than a statement's own Python
-    (a commit or rollback starts a new transaction, and so a new connection is asked for)."""
-    session = db.session()
-    transaction = session.get_transaction()
-    kept = g.get(_KEPT_CONNECTION)
-    if kept is not None and transaction is not None and kept[0] is transaction:
-        return kept[1]
-    connection = session.connection()
-    setattr(g, _KEPT_CONNECTION, (session.get_transaction(), connection))
-    return connection
-
-
-def _execute(statement: Statement, params: dict):
-    """Run ``statement`` on the session's connection, in its transaction; the DB-API cursor."""
-    connection = _connection()
-    dialect = connection.dialect
-    sql = statement.pyformat if dialect.paramstyle == "pyformat" else statement.sql
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-    except dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy does for its own statements: a lost connection leaves the pool, and
-        # the error is SQLAlchemy's (OperationalError, ...), which idp.outages recognises.
-        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-        if lost:
-            connection.invalidate(error)
-        raise exc.DBAPIError.instance(statement.sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=lost, dialect=dialect) from error
-    return cursor
 
 
 def _grant(row) -> GrantState:

@@ -82,18 +82,24 @@ class BrowserSessionInterface(SessionInterface):
         if session.discarded or session.written:
             return
         session.written = True
-        if session.old_sid:
-            self.store.delete(KEY + session.old_sid)
+        old = KEY + session.old_sid if session.old_sid else None  # regenerated: the old id ends
         if not session:
+            gone = [old] if old else []
             if session.sid and not session.new:
-                self.store.delete(KEY + session.sid)
+                gone.append(KEY + session.sid)
                 session.cookie = "delete"
+            if gone:
+                self.store.delete(*gone)
             return
         if not session.modified and not session.new:
-            return
+            return  # (a regenerated session is modified)
         if session.sid is None:
             session.sid = crypto.new_token(24)
-        self.store.set(KEY + session.sid, json.dumps(dict(session)), self.ttl)
+        value = json.dumps(dict(session))
+        if old:  # at sign-in: the new record and the old one's end in one step, one round trip
+            self.store.set_replacing(KEY + session.sid, value, self.ttl, old)
+        else:
+            self.store.set(KEY + session.sid, value, self.ttl)
         session.cookie = "set"
 
     def save_session(self, app, session, response):

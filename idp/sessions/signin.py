@@ -120,7 +120,8 @@ def use(sid: str | None) -> SignInSession | None:
     return signin
 
 
-def start(account, amr: list[str], acr: str, client_id: str | None = None) -> SignInSession:
+def start(account, organisation_code: str, amr: list[str], acr: str,
+          client_id: str | None = None) -> SignInSession:
     """A fresh session for ``account``; the browser session gets a new id too. ``client_id``:
     the relying party the sign-in is for, if any (``add_client`` then has nothing to write)."""
     previous = session.get(BROWSER_KEY)
@@ -132,7 +133,7 @@ def start(account, amr: list[str], acr: str, client_id: str | None = None) -> Si
         sid=crypto.new_token(24),
         account_id=account.id,
         subject=account.subject,
-        organisation_code=account.organisation.code,
+        organisation_code=organisation_code,
         auth_time=int(now),
         amr=amr,
         acr=acr,
