@@ -17,12 +17,10 @@ from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import flask
 import psycopg
 import pytest
 import redis as redis_lib
 from aiosmtpd.controller import Controller
-from jinja2.bccache import BytecodeCache
 from sqlalchemy import text
 
 from idp import clock, create_app, keys
@@ -32,7 +30,7 @@ from idp.crypto import new_kek
 from idp.extensions import db
 from idp.logs import JsonFormatter
 from idp.models import Organisation
-from tests import secrets_seen
+from tests import once_per_process, secrets_seen
 from tests.secrets_seen import remember
 
 PG_ADMIN_URL = os.environ.get("IDP_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -56,24 +54,8 @@ BASE_SETTINGS = {
 }
 
 
-# --- templates: compiled once per process, not once per test's app ----------------------------
-class _CompiledTemplates(BytecodeCache):
-    """Every test makes a new app, and each new app compiled every template it rendered again
-    (12 % of the CPU time of tests/test_sign_in.py). Jinja keys the compiled code by template and checks it
-    against the template's source, so a changed template is compiled afresh."""
-
-    def __init__(self):
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket):
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket):
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+# --- templates, URL rules, signing keys: worked out once per process, not once per test's app
+once_per_process.install()
 
 
 # --- the run's folder: logs and secrets of every process, for tests/test_log_hygiene.py --------

@@ -29,7 +29,10 @@ class LogoutReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.uri = f"http://127.0.0.1:{self.server.server_port}/backchannel-logout"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next look at its flag: every 0.5 s by default, which
+        # was half a second at the end of each test that had a receiver.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
 
     def close(self):
         self.server.shutdown()
