@@ -7,6 +7,7 @@ import smtplib
 import ssl
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -191,7 +192,10 @@ def _connect(url: str) -> smtplib.SMTP:
 def _write_outbox(message: Message) -> None:
     outbox = Path(current_app.config["IDP_INSTANCE_DIR"]) / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
-    name = f"{clock.timestamp()}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
+    # Named to sort in the order sent: within one second, the Message-ID alone (its random
+    # part) put two e-mails in either order, and the last one printed was not the last sent.
+    name = (f"{clock.timestamp()}-{time.time_ns()}-"
+            f"{message['Message-ID'].strip('<>').split('@')[0]}.eml")
     (outbox / name).write_bytes(bytes(message))
     text = text_of(message)
     print(

@@ -122,3 +122,16 @@ def test_an_untrusted_server_certificate_is_refused_with_advice(app, runner, mak
     assert result.exit_code == 1 and inbox.messages == []
     assert "could not be sent" in result.output and "CERTIFICATE_VERIFY_FAILED" in result.output
     assert "run this command again" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the outbox: the embedded default's e-mail
+def test_the_outbox_lists_e_mails_in_the_order_they_were_sent(app, mailbox, frozen_clock):
+    """What the console prints last, and the last file of the outbox, is the last e-mail sent,
+    also for e-mails sent within one second (the demo sends two at once)."""
+    from idp import mail
+
+    with app.test_request_context():
+        for number in range(30):
+            mail.send(mail.build(f"ouder{number}@example.org", f"Bericht {number}", "tekst",
+                                 "<p>tekst</p>"))
+    assert [m["Subject"] for m in mailbox.messages()] == [f"Bericht {n}" for n in range(30)]
