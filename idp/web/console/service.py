@@ -245,6 +245,8 @@ KEY_REFUSALS = {
 
 
 def _key_refusal(reason: str) -> str:
+    # Rotating and revoking refuse only for these reasons; the others are the import's
+    # (``idp keys import``), which the console does not offer: "nothing changed, try again".
     return str(KEY_REFUSALS.get(reason, KEY_REFUSALS[lifecycle.CONCURRENT]))
 
 
