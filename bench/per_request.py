@@ -122,8 +122,6 @@ def answer(app, environ, calls=None) -> tuple[str, dict, bytes]:
 #: argon2id at its cheapest: the sign-in's own cost without the hash (see the docstring).
 CHEAPEST_HASH = {"IDP_ARGON2_TIME_COST": 1, "IDP_ARGON2_MEMORY_KIB": 8,
                  "IDP_ARGON2_PARALLELISM": 1}
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 
 
 def sign_in_parents(app, count: int) -> tuple[str, list[str], str]:
@@ -162,9 +160,11 @@ def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
             ) -> tuple[float, float]:
     """One parent's sign-in in a new browser; the CPU seconds of the page and of its POST
     (``calls``: a profile each that counts their function calls)."""
+    from html import unescape
     from urllib.parse import urlencode
 
     from bench import seed
+    from bench.flows import CSRF, FORM_ACTION  # read off the page as bench/run's browsers do
     from idp import clock
 
     page_environ = environ_for(f"/authorize?{query}", [])
@@ -177,7 +177,7 @@ def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
                       "username": username, "password": seed.PASSWORD,
                       "code": seed.totp_code(clock.now())})
     cookie = headers["Set-Cookie"].split(";", 1)[0]
-    post_environ = environ_for(FORM_ACTION.search(html).group(1).replace("&amp;", "&"),
+    post_environ = environ_for(unescape(FORM_ACTION.search(html).group(1)),
                                [f"Cookie: {cookie}"], form)
     post_environ["wsgi.input"] = io.BytesIO(post_environ["bench.body"])
     started = time.process_time()

@@ -31,7 +31,7 @@ class Statement:
 
 
 #: ``g`` key of the connection of the request's current transaction (``_connection``).
-_KEPT_CONNECTION = "records_connection"
+_KEPT_CONNECTION = "statements_connection"
 
 
 def _connection():
