@@ -11,31 +11,21 @@ keeps that period longer than the preStop sleep plus this timeout.
 
 import os
 
+from idp import server_env
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw.strip() else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
-
-
-_host = os.environ.get("GUNICORN_HOST", "0.0.0.0")
+_settings = server_env.read()  # the environment idp.granian_server reads too
 # Two listeners: the app answers /metrics only on the metrics port, so the Ingress (which routes
 # to 8000) never exposes it and the NetworkPolicy can let only monitoring reach the other port.
-bind = [
-    f"{_host}:{_int('GUNICORN_PORT', 8000)}",
-    f"{_host}:{_int('IDP_METRICS_PORT', 9100)}",
-]
+bind = [f"{_settings.host}:{_settings.port}", f"{_settings.host}:{_settings.metrics_port}"]
 
 worker_class = "gthread"  # threads: a slow SMTP or argon2 hash does not block the whole worker
-workers = _int("GUNICORN_WORKERS", 2)
+workers = _settings.workers
 # Each thread that has hashed a password keeps argon2id's 19 MiB in its own malloc arena: a
 # worker peaks at ~141 MiB with 2 threads, ~19.5 MiB more per extra thread (docs/performance.md: Memory).
-threads = _int("GUNICORN_THREADS", 2)
-timeout = _int("GUNICORN_TIMEOUT", 30)  # a worker silent this long is killed and replaced
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)  # above 5 s only behind a proxy that keeps longer
+threads = _settings.threads
+timeout = _settings.timeout  # a worker silent this long is killed and replaced
+graceful_timeout = _settings.graceful_timeout
+keepalive = _settings.keepalive  # above 5 s only behind a proxy that keeps longer
 
 # The app is loaded once, in the master, before the workers are forked: they share its modules
 # copy-on-write instead of each loading a copy (~40 MiB less private memory per worker). Loading
@@ -88,9 +78,4 @@ def child_exit(server, worker):
 
 
 def on_starting(server):
-    """Several workers need Redis: the in-process store would give each its own sessions."""
-    if server.cfg.workers > 1 and not os.environ.get("IDP_REDIS_URL"):
-        raise SystemExit(
-            f"IDP_REDIS_URL is not set, but GUNICORN_WORKERS is {server.cfg.workers}: sessions "
-            "would live in one worker only. Set IDP_REDIS_URL, or run one worker."
-        )
+    server_env.refuse_workers_without_redis(server.cfg.workers)

@@ -13,7 +13,6 @@
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import shutil
@@ -95,15 +94,9 @@ def start_service(env: Environment, args, name: str = "service") -> tuple[str, i
 
 def server_command(args, port: int) -> list[str]:
     """The production server (gunicorn -c gunicorn.conf.py), or granian on the same app with the
-    same sizes (``--server granian``, for the comparison of issue 16; granian serves no metrics
-    port, loads the app in each worker and has none of gunicorn.conf.py's hooks)."""
+    same environment (``--server granian``: idp.granian_server, on trial in issue 16)."""
     if getattr(args, "server", "gunicorn") == "granian":
-        if importlib.util.find_spec("granian") is None:
-            raise SystemExit("granian is not installed: pip install -e '.[bench]'")
-        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(args.workers),
-                "--blocking-threads", str(args.threads), "--no-access-log",
-                "--workers-kill-timeout", "3", "wsgi:app"]
+        return [sys.executable, "-m", "idp.granian_server"]
     return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 
 

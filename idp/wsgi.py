@@ -2,8 +2,9 @@
 ``gunicorn -c gunicorn.conf.py idp.wsgi:app`` (or ``wsgi:app`` in the checkout) or
 ``flask --app idp.wsgi run``.
 
-gunicorn.conf.py loads this module in gunicorn's master, before it forks the workers, and starts
-the in-process worker thread in each worker itself (a thread does not survive a fork).
+gunicorn.conf.py (and idp.granian_server) load this module in the master, before it forks the
+workers, and start the in-process worker thread in each worker themselves (a thread does not
+survive a fork).
 """
 
 import os
@@ -11,6 +12,7 @@ import os
 from idp import create_app, worker
 
 app = create_app()
-started_elsewhere = os.environ.get("IDP_WORKER_THREAD_STARTED_BY") == "gunicorn.conf.py"
+started_elsewhere = os.environ.get("IDP_WORKER_THREAD_STARTED_BY") in ("gunicorn.conf.py",
+                                                                   "idp.granian_server")
 if worker.wanted_in_process(app) and not started_elsewhere:
     worker.start_thread(app)

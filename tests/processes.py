@@ -20,6 +20,15 @@ SHARED_SETTINGS = (
 )
 
 
+#: The production HTTP servers, as the image runs them: gunicorn (the image's command) and granian
+#: on trial (issue 16); both read the same environment (idp.server_env).
+SERVERS = {
+    "gunicorn": [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+                 "wsgi:app"],
+    "granian": [sys.executable, "-m", "idp.granian_server"],
+}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

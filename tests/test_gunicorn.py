@@ -1,5 +1,5 @@
-"""The image's command outside a container: `gunicorn -c gunicorn.conf.py wsgi:app` with the
-production settings (PostgreSQL, Redis, secrets from the environment) serves on both ports,
+"""The image's command outside a container: `gunicorn -c gunicorn.conf.py wsgi:app` (and
+`python -m idp.granian_server`, on trial: every test runs on both) with the production settings (PostgreSQL, Redis, secrets from the environment) serves on both ports,
 writes nothing to disk, logs no request paths, and on SIGTERM lets an in-flight request finish
 before it exits 0. (.ci/image runs the same in the real image, read-only and non-root.)
 """
@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -20,15 +19,15 @@ import requests
 
 from idp.settings import PROJECT_ROOT
 from tests.conftest import KEK, REDIS_URL, RUN_ID
-from tests.processes import free_port, wait_until_serving
+from tests.processes import SERVERS, free_port, wait_until_serving
 
 ACTIVATION_TOKEN = "tokenThatMustNeverBeLogged_8d1f0c"
 #: As the ingress passes it on; any other Host is refused with an https issuer.
 ISSUER_HOST = {"Host": "idp.example.test"}
 
 
-@pytest.fixture
-def server(postgres_url, tmp_path):
+@pytest.fixture(params=SERVERS)
+def server(request, postgres_url, tmp_path):
     http_port, metrics_port = free_port(), free_port()
     prefix = f"idptest:{RUN_ID}:gunicorn:"
     env = {key: value for key, value in os.environ.items()
@@ -45,11 +44,10 @@ def server(postgres_url, tmp_path):
         GUNICORN_WORKER_TMP_DIR=str(tmp_path),
     )
     (tmp_path / "prometheus").mkdir()
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / "server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(SERVERS[request.param], cwd=PROJECT_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{http_port}"
     try:
         wait_until_serving(f"{url}/healthz", process, log.read_text)
@@ -110,12 +108,12 @@ def test_serves_both_ports_and_writes_nothing(server):
     assert refused.status_code == 400
     assert requests.get(f"{server.url}/healthz", timeout=5).text == "ok\n"
     assert requests.get(f"{server.url}/readyz", timeout=5).text == "ready\n"
-    # /metrics only on gunicorn's second bind, never on the port the ingress routes to.
+    # /metrics only on the metrics port, never on the port the ingress routes to.
     metrics = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5)
     assert metrics.status_code == 200 and "idp_request_duration_seconds" in metrics.text
     assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 404
     requests.get(f"{server.url}/activeren/{ACTIVATION_TOKEN}", headers=ISSUER_HOST, timeout=5)
-    # One Date per response (RFC 9110 6.6.1), gunicorn's: below Flask, through Flask, a 304.
+    # One Date per response (RFC 9110 6.6.1), the server's: below Flask, through Flask, a 304.
     for target, extra in (("/jwks", ""), ("/jwks?via=flask", ""), ("/healthz", ""),
                           ("/jwks", "If-None-Match: *\r\n")):
         head = raw_head(server.http_port, target, extra)
@@ -145,14 +143,14 @@ def test_sigterm_lets_the_in_flight_request_finish(server):
         requests.get(f"{server.url}/jwks", timeout=2)
 
 
-def test_several_workers_without_redis_are_refused(tmp_path):
+@pytest.mark.parametrize("command", SERVERS.values(), ids=SERVERS)
+def test_several_workers_without_redis_are_refused(command, tmp_path):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("IDP_", "GUNICORN_", "PROMETHEUS_"))}
     env.update(GUNICORN_WORKERS="2", GUNICORN_HOST="127.0.0.1", GUNICORN_PORT=str(free_port()),
                IDP_METRICS_PORT=str(free_port()), IDP_INSTANCE_DIR=str(tmp_path / "instance"),
                IDP_KEYS_DIR=str(tmp_path / "keys"), GUNICORN_WORKER_TMP_DIR=str(tmp_path))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                            timeout=30)
     assert result.returncode != 0
     assert "IDP_REDIS_URL is not set, but GUNICORN_WORKERS is 2" in result.stdout + result.stderr

@@ -8,7 +8,7 @@ import re
 import runpy
 import subprocess
 import tomllib
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 from gunicorn.config import Config
@@ -122,7 +122,8 @@ def load_conf(monkeypatch, **env) -> Config:
     monkeypatch.delenv("IDP_WORKER_THREAD_STARTED_BY", raising=False)
     namespace = runpy.run_path(str(CONF))
     config = Config()
-    names = {k: v for k, v in namespace.items() if not k.startswith("_") and k != "os"}
+    names = {k: v for k, v in namespace.items()
+             if not k.startswith("_") and not isinstance(v, ModuleType)}  # os, idp.server_env
     # gunicorn skips unknown names silently: a misspelt setting would just not apply.
     assert set(names) <= set(config.settings), set(names) - set(config.settings)
     for name, value in names.items():
