@@ -73,12 +73,15 @@ ACCOUNT_AS_TYPED = statements.LoadStatement(
 
 
 def _attempt(org, username, password, code, ip) -> Outcome:
-    source = throttle.source_refusal(ip, org.code)
+    # The windows and the account's failures in one store call; decided in the same order.
+    counts = throttle.sign_in_counts(ip, org.code, username)
+    source = throttle.source_refusal(ip, org.code, counts)
     if source:  # before any hashing: a throttled request must stay cheap
         log.warning("sign-in throttled: too many failures from this %s", source)
         return Outcome(None, result=THROTTLED)
     account = ACCOUNT_AS_TYPED.one({"organisation_id": org.id, "username": username})
-    refusal = lockout.refused(org.code, username, account, ip, password=password)
+    refusal = lockout.refused(org.code, username, account, ip, password=password,
+                              failures=counts.failures)
     if refusal:
         log.info("sign-in refused: account %s", refusal)
         return Outcome(None, result=LOCKED)
