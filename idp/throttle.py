@@ -87,7 +87,12 @@ def record_failure(org_code: str, username: str) -> int:
     return failures
 
 
-def record_success(org_code: str, username: str) -> None:
+def record_success(org_code: str, username: str, counts: "SignInCounts | None" = None) -> None:
+    """Start the account's count again. ``counts``: what this sign-in read (``sign_in_counts``):
+    with no failures and no wait then there is nothing to clear (one round trip less). Failures
+    counted since that read stay counted: stricter, never laxer, than clearing them."""
+    if counts is not None and not counts.failures and not counts.waiting:
+        return
     key = _account_key(org_code, username)
     store().delete(key + ":failures", key + ":wait")
 
@@ -142,18 +147,19 @@ class SignInCounts(NamedTuple):
 
     from_ip: float
     in_org: float
-    #: The account as typed: its consecutive failures.
+    #: The account as typed: its consecutive failures, and whether a wait was claimed.
     failures: int
+    waiting: bool
 
 
 def sign_in_counts(ip: str, org_code: str, username: str) -> SignInCounts:
-    """The client IP's and the organisation's windows and the account's failures, in one store
-    call (an MGET): ``source_refusal`` and then ``account_refusal`` decide on them in that
-    order, as before."""
+    """The client IP's and the organisation's windows and the account's failures and wait, in
+    one store call (an MGET): ``source_refusal`` and then ``account_refusal`` decide on them in
+    that order, as before; ``record_success`` clears what was there."""
     key = _account_key(org_code, username)
-    (from_ip, in_org), (failures,) = _window_counts([_ip_name(ip), f"org:{org_code}"],
-                                                    also=(key + ":failures",))
-    return SignInCounts(from_ip, in_org, int(failures) if failures else 0)
+    (from_ip, in_org), (failures, wait) = _window_counts(
+        [_ip_name(ip), f"org:{org_code}"], also=(key + ":failures", key + ":wait"))
+    return SignInCounts(from_ip, in_org, int(failures) if failures else 0, wait is not None)
 
 
 def source_refusal(ip: str, org_code: str, counts: SignInCounts | None = None) -> str | None:

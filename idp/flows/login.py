@@ -91,10 +91,10 @@ def _attempt(org, username, password, code, ip) -> Outcome:
         return outcome
     if outcome.account is not None:
         if outcome.result == ENROL:
-            throttle.record_success(org.code, username)
+            throttle.record_success(org.code, username, counts)
             _upgrade_hash(outcome.account, password)
             return outcome
-        return _succeeded(org, outcome, password)
+        return _succeeded(org, outcome, password, counts)
     lockout.failed(org.code, username, account, ip)
     return outcome
 
@@ -104,9 +104,11 @@ def _attempt(org, username, password, code, ip) -> Outcome:
 RECORD_SIGN_IN = Statement("UPDATE account SET last_sign_in_at = :at WHERE id = :account_id")
 
 
-def _succeeded(org, outcome: Outcome, password: str | None = None) -> Outcome:
+def _succeeded(org, outcome: Outcome, password: str | None = None,
+               counts: throttle.SignInCounts | None = None) -> Outcome:
+    """``counts``: what the sign-in read of the account's failures (None: clear them anyway)."""
     account = outcome.account
-    throttle.record_success(org.code, account.username)
+    throttle.record_success(org.code, account.username, counts)
     if password is not None:
         _upgrade_hash(account, password)
     now = clock.timestamp()
