@@ -70,6 +70,45 @@ def execute(statement: Statement, params: dict):
 
 
 
+def read_alone(statement: Statement, params: dict) -> list[tuple]:
+    """The rows of a read that is all a request reads (the sign-in page's organisations), as
+    one autocommit statement on a pooled PostgreSQL connection: no BEGIN and no ROLLBACK round
+    trip, and no session transaction to open and close. Within a transaction already, or on
+    SQLite (which begins none for a read), it is ``execute``'s. The connection goes back to
+    the pool as it came (autocommit off), or is thrown away."""
+    if db.session().get_transaction() is not None:
+        return execute(statement, params).fetchall()
+    engine = db.engine
+    dialect = engine.dialect
+    if dialect.paramstyle != "pyformat":  # SQLite
+        return execute(statement, params).fetchall()
+    try:
+        pooled = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from error
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            cursor = driver.cursor()
+            cursor.execute(statement.pyformat, params)
+            rows = cursor.fetchall()
+        finally:
+            driver.autocommit = False  # raises on a broken connection: then invalidated
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+        pooled.invalidate(error)  # never back to the pool in doubt (autocommit on)
+        raise exc.DBAPIError.instance(statement.sql, params, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=dialect) from error
+    except BaseException:
+        pooled.invalidate()
+        raise
+    finally:
+        pooled.close()
+    return rows
+
+
 class LoadStatement:
     """A ``SELECT`` of every column of ``model``'s table on the driver, whose row becomes the
     model's object in the request's session as if the ORM had loaded it (persistent, nothing

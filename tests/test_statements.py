@@ -1,7 +1,7 @@
 """idp.statements' LoadStatement: a row read on the driver becomes the same persistent object
 the ORM's own query gives (the sign-in POST reads the account as typed this way)."""
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 
 from idp.extensions import db
 from idp.flows.login import ACCOUNT_AS_TYPED
@@ -39,3 +39,17 @@ def test_a_change_to_the_account_as_typed_is_stored_at_the_commit(app, parent):
         assert account.name == "Yvonne Anders"  # expired by the commit, read again
         db.session.remove()
         assert db.session.scalar(select(Account.name)) == "Yvonne Anders"
+
+
+def test_the_sign_in_page_leaves_its_connection_as_it_found_it(app, client, make_org):
+    """The page reads its organisations as one autocommit statement (read_alone): what comes
+    after it on that pooled connection is a transaction again, rolled back as a whole."""
+    make_org()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # one pooled connection from here: the page's, then the next
+    assert client.get("/inloggen").status_code == 200
+    with app.app_context():
+        db.session.execute(update(Organisation).values(name="Niet bewaard"))
+        db.session.rollback()
+        assert db.session.scalar(select(Organisation.name)) == "PPO Rotterdam"
