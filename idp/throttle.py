@@ -21,6 +21,7 @@ attempts are all counted.
 """
 
 import hashlib
+from typing import NamedTuple
 
 from flask import current_app
 
@@ -51,12 +52,15 @@ def _delay(failures: int) -> int:
 
 
 # --- per account -------------------------------------------------------------------------------
-def account_refusal(org_code: str, username: str, account) -> str | None:
-    """Why this attempt may not be checked at all (LOCKED, DELAYED), or None to go ahead."""
+def account_refusal(org_code: str, username: str, account, failures: int | None = None
+                    ) -> str | None:
+    """Why this attempt may not be checked at all (LOCKED, DELAYED), or None to go ahead.
+    ``failures``: the consecutive failures as read by ``sign_in_counts`` (else read here)."""
     if account is not None and account.locked_at is not None:
         return LOCKED
     key = _account_key(org_code, username)
-    failures = _failures(key)
+    if failures is None:
+        failures = _failures(key)
     wait = _delay(failures)
     if not wait:
         return None
@@ -83,7 +87,12 @@ def record_failure(org_code: str, username: str) -> int:
     return failures
 
 
-def record_success(org_code: str, username: str) -> None:
+def record_success(org_code: str, username: str, counts: "SignInCounts | None" = None) -> None:
+    """Start the account's count again. ``counts``: what this sign-in read (``sign_in_counts``):
+    with no failures and no wait then there is nothing to clear (one round trip less). Failures
+    counted since that read stay counted: stricter, never laxer, than clearing them."""
+    if counts is not None and not counts.failures and not counts.waiting:
+        return
     key = _account_key(org_code, username)
     store().delete(key + ":failures", key + ":wait")
 
@@ -104,20 +113,23 @@ def forget(org_code: str, username: str) -> None:
 
 # --- per client IP and per organisation: sliding windows -----------------------------------------
 def _window_count(name: str, window: int | None = None) -> float:
-    return _window_counts([name], window)[0]
+    return _window_counts([name], window)[0][0]
 
 
-def _window_counts(names: list[str], window: int | None = None) -> list[float]:
+def _window_counts(names: list[str], window: int | None = None, also: tuple[str, ...] = ()
+                   ) -> tuple[list[float], list[bytes | None]]:
     """Events in the last window for each name, estimated from this and the previous fixed
-    window; all read in one store call (a sign-in checks two names)."""
+    window; all read in one store call (a sign-in checks two names), with the keys ``also``
+    (their values come second)."""
     window = window or current_app.config["IDP_THROTTLE_WINDOW"]
     now = clock.now()
     index, into = divmod(now, window)
     keys = [f"throttle:{name}:{int(index) - back}" for name in names for back in (0, 1)]
-    values = store().get_many(keys)
+    values = store().get_many(keys + list(also))
     weight = 1 - into / window
+    counted = values[:len(keys)]
     return [int(current or 0) + int(previous or 0) * weight
-            for current, previous in zip(values[::2], values[1::2])]
+            for current, previous in zip(counted[::2], counted[1::2])], values[len(keys):]
 
 
 def _count(name: str, window: int | None = None) -> None:
@@ -130,10 +142,34 @@ def _ip_name(ip: str) -> str:
     return "ip:" + hashlib.sha256(ip.encode()).hexdigest()[:24]
 
 
-def source_refusal(ip: str, org_code: str) -> str | None:
-    """"ip" or "organisation" when too many sign-ins failed from there lately, else None."""
+class SignInCounts(NamedTuple):
+    """What a sign-in's checks read of the store, in one call (``sign_in_counts``)."""
+
+    from_ip: float
+    in_org: float
+    #: The account as typed: its consecutive failures, and whether a wait was claimed.
+    failures: int
+    waiting: bool
+
+
+def sign_in_counts(ip: str, org_code: str, username: str) -> SignInCounts:
+    """The client IP's and the organisation's windows and the account's failures and wait, in
+    one store call (an MGET): ``source_refusal`` and then ``account_refusal`` decide on them in
+    that order, as before; ``record_success`` clears what was there."""
+    key = _account_key(org_code, username)
+    (from_ip, in_org), (failures, wait) = _window_counts(
+        [_ip_name(ip), f"org:{org_code}"], also=(key + ":failures", key + ":wait"))
+    return SignInCounts(from_ip, in_org, int(failures) if failures else 0, wait is not None)
+
+
+def source_refusal(ip: str, org_code: str, counts: SignInCounts | None = None) -> str | None:
+    """"ip" or "organisation" when too many sign-ins failed from there lately, else None.
+    ``counts``: as read by ``sign_in_counts`` (else the windows are read here)."""
     config = current_app.config
-    from_ip, in_org = _window_counts([_ip_name(ip), f"org:{org_code}"])
+    if counts is None:
+        from_ip, in_org = _window_counts([_ip_name(ip), f"org:{org_code}"])[0]
+    else:
+        from_ip, in_org = counts.from_ip, counts.in_org
     if from_ip >= config["IDP_THROTTLE_IP_FAILURES"]:
         return "ip"
     if in_org >= config["IDP_THROTTLE_ORG_FAILURES"]:

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def refused(org_code: str, username: str, account: Account | None, ip: str, *,
-            password: str | None = None) -> str | None:
+            password: str | None = None, failures: int | None = None) -> str | None:
     """Why this attempt may not be checked at all (throttle.LOCKED, DELAYED), else None. A
     refused attempt is answered like a wrong one: it costs as long (a hash, where ``password``
-    is what would be checked; no oracle) and counts against the client IP and organisation."""
-    refusal = throttle.account_refusal(org_code, username, account)
+    is what would be checked; no oracle) and counts against the client IP and organisation.
+    ``failures``: the account's failures as the sign-in read them (throttle.sign_in_counts)."""
+    refusal = throttle.account_refusal(org_code, username, account, failures)
     if refusal:
         if password is not None:
             passwords.verify_password(None, password)

@@ -6,6 +6,7 @@ import os
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
@@ -88,6 +89,20 @@ class _AuthorizationServer(AuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+    def create_consented_response(self, grant, grant_user):
+        """Authlib's ``create_authorization_response`` for a grant that ``get_consent_grant``
+        validated in this same request: the code and the redirect, without validating the
+        request a second time (Authlib's does; ~60-80 us of the sign-in POST). The grant's
+        ``after_authorization_response`` hook runs as there; no server hooks are registered."""
+        try:
+            args = grant.create_authorization_response(grant.redirect_uri, grant_user)
+            response = self.handle_response(*args)
+        except OAuth2Error as error:
+            error.state = grant.request.payload.state
+            response = self.handle_error_response(grant.request, error)
+        grant.execute_hook("after_authorization_response", response)
+        return response
 
     def handle_response(self, status_code, payload, headers):
         """RFC 9207 2: every authorization response to the client, a code or an error, names us

@@ -29,10 +29,11 @@ def refused(error: OAuth2Error):
 
 def issue_code(signin, account, grant):
     """The redirect to the relying party with a code for this sign-in session (Authlib's grant
-    makes and stores the code: ``grants.AuthorizationCodeGrant.save_authorization_code``)."""
+    makes and stores the code: ``grants.AuthorizationCodeGrant.save_authorization_code``).
+    ``grant``: validated by ``get_consent_grant`` in this request (``waiting_grant``, or
+    ``/authorize`` itself), so not validated again."""
     sessions.add_client(signin, grant.client.client_id)
-    return server.create_authorization_response(request=grant.request, grant_user=account,
-                                                grant=grant)
+    return server.create_consented_response(grant, account)
 
 
 def waiting_grant(query: str, account):

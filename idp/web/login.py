@@ -60,9 +60,12 @@ ORGANISATIONS = Statement(f"SELECT {', '.join(OrganisationChoice._fields)} FROM 
 def organisations_for(form) -> list[OrganisationChoice]:
     """Every organisation, by code; ``form.organisation`` gets them as its choices (and the
     only one chosen already when there is just one)."""
+    # A page reads nothing else: one autocommit statement; a POST reads in its transaction.
+    rows = (statements.read_alone(ORGANISATIONS, {}) if request.method == "GET"
+            else statements.execute(ORGANISATIONS, {}))
     organisations = [OrganisationChoice(id_, code, name, bool(requires_2fa), helpdesk)
                      for id_, code, name, requires_2fa, helpdesk  # SQLite's booleans are 0 or 1
-                     in statements.execute(ORGANISATIONS, {})]
+                     in rows]
     form.organisation.choices = [("", _("Kies uw organisatie"))] + [
         (org.code, org.display_name) for org in organisations
     ]

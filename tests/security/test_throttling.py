@@ -7,9 +7,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, throttle
 from idp.auth import passwords
-from idp.extensions import db
+from idp.extensions import db, store
 from idp.models import Account, AuditEvent
 from tests import pages
 from tests.actors import PASSWORD, Parent, authenticator_code
@@ -73,6 +73,20 @@ def test_ten_failures_lock_the_account_for_fifteen_minutes_and_email_the_parent(
         attempt(parent)
     clock.advance(30)  # and a new code (the last one was used)
     assert attempt(parent, PASSWORD).status_code == 302
+
+
+def test_a_success_clears_a_wait_that_outlived_its_failure_count(app, parent):
+    """The count expires 30 days after the first failure, a wait up to 16 minutes after the
+    last: a sign-in that finds only a wait clears it too (the console shows it until then)."""
+    for _ in range(5):
+        attempt(parent)
+    with app.app_context():
+        store().delete(throttle._account_key(parent.org, parent.username) + ":failures")
+        failures, until = throttle.account_state(parent.org, parent.username)
+        assert failures == 0 and until is not None
+    assert attempt(parent, PASSWORD).status_code == 302
+    with app.app_context():
+        assert throttle.account_state(parent.org, parent.username) == (0, None)
 
 
 def test_a_right_password_with_a_wrong_code_is_a_failure(parent, mailbox):
