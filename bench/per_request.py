@@ -2,7 +2,8 @@
 
     python -m bench.per_request PATH [--count N] [--header 'Name: value'] [--redis]
                                      [--form 'name=value&...']   (a POST of that form)
-    python -m bench.per_request --sign-in [--count N] [--redis] [--database URL] [--calls]
+    python -m bench.per_request --sign-in [--count N] [--redis] [--database URL | --postgres]
+                                         [--calls]
 
 ``--sign-in`` measures the browser's two requests of a sign-in for a relying party: ``GET
 /authorize`` (answered with the sign-in page) and the page's POST with organisation, username,
@@ -14,8 +15,9 @@ taken from the page as a browser would. The password hash is argon2id at its che
 whatever else the machine does.
 
 The app is made as in production (an https issuer, JSON request logs at INFO to /dev/null, a
-strict Host check), on a throw-away SQLite database (``--database``: an empty PostgreSQL database
-of yours, as in production) and the in-process store (``--redis``: the machine's Redis, as the
+strict Host check), on a throw-away SQLite database (``--postgres``: a throw-away PostgreSQL
+database on the benchmark's server, as in production; ``--database``: an empty one of yours)
+and the in-process store (``--redis``: the machine's Redis, as the
 key-set version check in production). Each request is a fresh WSGI environ handed to the app; the body is read and closed as a server would. It prints the CPU
 milliseconds per request of ``--count`` requests after a warm-up.
 
@@ -26,6 +28,7 @@ callgrind with two counts and divide the difference (``--instructions`` does tha
 """
 
 import argparse
+import atexit
 import cProfile
 import io
 import logging
@@ -61,6 +64,7 @@ def make_app(redis: bool, database: str | None = None, **settings):
     if redis:
         overrides["IDP_REDIS_URL"] = os.environ.get("IDP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
         overrides["IDP_REDIS_PREFIX"] = f"per-request-{os.getpid()}:"
+        atexit.register(forget_keys, overrides["IDP_REDIS_URL"], overrides["IDP_REDIS_PREFIX"])
     app = create_app(overrides)
     with app.app_context():
         upgrade()
@@ -70,6 +74,49 @@ def make_app(redis: bool, database: str | None = None, **settings):
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))
     return app
+
+
+def forget_keys(url: str, prefix: str) -> None:
+    """What the meter left in the shared Redis (sessions, flows, their schedules, which never
+    expire by themselves)."""
+    import redis as redis_lib
+
+    with redis_lib.Redis.from_url(url) as client:
+        for keys in batched(client.scan_iter(f"{prefix}*", count=1000), 1000):
+            client.unlink(*keys)
+
+
+def batched(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def throw_away_database() -> str:
+    """A new PostgreSQL database on the benchmark's server (bench.environment), dropped when this
+    process ends: every run of ``--instructions`` needs an empty one (its seed would collide)."""
+    import uuid
+
+    import psycopg
+
+    from bench.environment import PG_ADMIN_URL
+
+    name = f"idp_per_request_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
 
 
 def environ_for(path: str, headers: list[str], form: str | None = None):
@@ -239,6 +286,9 @@ def main(argv=None) -> int:
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--redis", action="store_true")
     parser.add_argument("--database", help="an empty PostgreSQL database (SQLAlchemy URL)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throw-away PostgreSQL database of its own (each --instructions "
+                             "run gets a new one)")
     parser.add_argument("--form", help="POST this urlencoded form (e.g. grant_type=x&client_id=y)")
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--calls", action="store_true",
@@ -251,13 +301,18 @@ def main(argv=None) -> int:
         passed = ["--sign-in"] if args.sign_in else [args.path]
         passed += [f"--header={h}" for h in args.header]
         passed += ["--redis"] if args.redis else []
+        if args.database and args.sign_in:
+            parser.error("--instructions --sign-in seeds each run: use --postgres, not --database")
         passed += [f"--database={args.database}"] if args.database else []
+        passed += ["--postgres"] if args.postgres else []
         passed += [f"--form={args.form}"] if args.form is not None else []
         what = "sign-in" if args.sign_in else args.path
         counts = (20, 120) if args.sign_in else (100, 600)
         print(f"{what}: {instructions(passed, counts):,.0f} instructions per "
               f"{'sign-in' if args.sign_in else 'request'}")
         return 0
+    if args.postgres:
+        args.database = throw_away_database()
     if args.sign_in:
         sign_ins(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300, 20,
                  args.wait_for, args.calls)
