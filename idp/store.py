@@ -427,6 +427,7 @@ class RedisStore:
             args=[json.dumps(now), idle_ttl, max_ttl, grace, member, self.prefix + index_prefix])
         return (found[1], bool(found[0])) if found else (None, False)
 
+    @_reachable
     def set_and_schedule(self, key, value, ttl, schedules):
         # One round trip instead of one per command (a session is saved on every use), and
         # atomic (MULTI/EXEC): nobody sees the record without its schedules.

@@ -32,3 +32,32 @@ def test_set_replacing_sets_the_key_and_deletes_the_old_one(app):
     assert store.get_many(["t:old", "t:new", "t:other"]) == [None, b"after", b"kept"]
     store.set_replacing("t:newer", b"again", ttl=60, old_key="t:never-set")
     assert store.get("t:newer") == b"again"
+
+
+def test_every_redis_operation_reports_an_unreachable_redis_as_the_store_unavailable():
+    """The pages and the worker tell an outage by StoreUnavailable (idp.outages): every
+    operation of the Redis store raises it, none redis-py's own error."""
+    import inspect
+
+    import pytest
+
+    from idp.store import RedisStore, StoreUnavailable
+    from tests.processes import free_port
+
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", "t:", timeout=0.5)
+    arguments = {
+        "get": ("k",), "peek": ("k",), "get_many": (["k"],), "set": ("k", "v", 60),
+        "set_replacing": ("k", "v", 60, "old"), "getdel": ("k",), "delete": ("k",),
+        "ping": (), "claim_until": ("k", 1.0, 2.0, 60), "incr": ("k", 60),
+        "schedule": ("s", "m", 1.0), "unschedule": ("s", "m"), "claim_due": ("s", 1.0, 5.0),
+        "scheduled": ("s",), "count": ("s",), "move_and_schedule": ("k", "to", 60, [], []),
+        "replace": ("k", "s", "m", []), "set_and_schedule": ("k", "v", 60, [("s", "m", 1.0)]),
+        "touch_session": ("k", "m", 1.0, 60, 120, 5, "s", "i:"),
+    }
+    operations = {name for name, _ in inspect.getmembers(RedisStore, inspect.isfunction)
+                  if not name.startswith("_") and name not in ("close",)}
+    assert operations == set(arguments), operations ^ set(arguments)  # a new one: add it here
+    for name, args in arguments.items():
+        with pytest.raises(StoreUnavailable):
+            getattr(store, name)(*args)
+    store.close()
