@@ -31,9 +31,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from idp import server_env
 
-#: idp.wsgi starts no worker thread in this process: the workers start their own.
-os.environ["IDP_WORKER_THREAD_STARTED_BY"] = "idp.granian_server"
-
 
 class _QuietHandler(WSGIRequestHandler):
     """A scrape is logged by the app's own request log line, like every request."""
@@ -92,6 +89,8 @@ def main() -> None:
 
     settings = server_env.read()
     server_env.refuse_workers_without_redis(settings.workers)
+    # idp.wsgi starts no worker thread in this process: the workers start their own (in_worker).
+    os.environ["IDP_WORKER_THREAD_STARTED_BY"] = "idp.granian_server"
     from idp.wsgi import app
 
     metrics_socket = socket.create_server((settings.host, settings.metrics_port), backlog=64)
