@@ -11,9 +11,9 @@ keeps that period longer than the preStop sleep plus this timeout.
 
 import os
 
-from idp import server_env
+from idp import serving
 
-_settings = server_env.read()  # the environment idp.granian_server reads too
+_settings = serving.read()  # the environment idp.granian_server reads too
 # Two listeners: the app answers /metrics only on the metrics port, so the Ingress (which routes
 # to 8000) never exposes it and the NetworkPolicy can let only monitoring reach the other port.
 bind = [f"{_settings.host}:{_settings.port}", f"{_settings.host}:{_settings.metrics_port}"]
@@ -33,7 +33,7 @@ keepalive = _settings.keepalive  # above 5 s only behind a proxy that keeps long
 # worker all the same, and the in-process worker thread (IDP_WORKER=thread, or auto without Redis)
 # starts there (post_worker_init), since a thread does not survive a fork. wsgi.py leaves it to us:
 preload_app = True
-os.environ["IDP_WORKER_THREAD_STARTED_BY"] = "gunicorn.conf.py"
+serving.preloading("gunicorn.conf.py")
 
 # No access log: activation links carry their token in the path (/activeren/<token>). The app
 # logs each request itself, without it. Errors still go to stderr.
@@ -57,16 +57,7 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """In each worker, after the fork: fresh connection pools, and the in-process worker thread."""
-    from idp import worker as background
-    from idp.extensions import db
-
-    app = worker.wsgi
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose(close=False)  # SQLAlchemy's advice for a fork: never share a connection
-    if background.wanted_in_process(app):
-        background.start_thread(app)
+    serving.after_fork(worker.wsgi)
 
 
 def child_exit(server, worker):
@@ -78,4 +69,4 @@ def child_exit(server, worker):
 
 
 def on_starting(server):
-    server_env.refuse_workers_without_redis(server.cfg.workers)
+    serving.refuse_workers_without_redis(server.cfg.workers)

@@ -1,5 +1,5 @@
 """granian serving the app the way gunicorn.conf.py has gunicorn serve it (issue 16, on trial):
-``python -m idp.granian_server``, with the same environment (idp.server_env).
+``python -m idp.granian_server``, with the same environment (idp.serving).
 
 What gunicorn.conf.py does, and how it is done here:
 - The app is loaded once, in this (the master) process, and the workers are forked from it
@@ -29,7 +29,7 @@ import socket
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from idp import server_env
+from idp import serving
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -45,7 +45,8 @@ def _metrics_listener(app, listening: socket.socket) -> WSGIServer:
     server = WSGIServer((host, port), _QuietHandler, bind_and_activate=False)
     server.socket.close()  # the one made by the constructor; the shared one takes its place
     server.socket = listening
-    server.server_name, server.server_port = socket.getfqdn(host), port
+    # The address itself, not socket.getfqdn's reverse lookup (a DNS wait at each start).
+    server.server_name, server.server_port = host, port
     server.setup_environ()
     server.set_app(app)
     threading.Thread(target=server.serve_forever, name="idp-metrics", daemon=True).start()
@@ -69,14 +70,7 @@ def _forget_dead_workers() -> None:
 def in_worker(app, metrics_socket: socket.socket):
     """What each worker does after the fork, before it serves: gunicorn.conf.py's
     post_worker_init and child_exit."""
-    from idp import worker as background
-    from idp.extensions import db
-
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose(close=False)  # SQLAlchemy's advice for a fork: never share a connection
-    if background.wanted_in_process(app):
-        background.start_thread(app)
+    serving.after_fork(app)
     _forget_dead_workers()
     _metrics_listener(app, metrics_socket)
     return app
@@ -87,10 +81,9 @@ def main() -> None:
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
-    settings = server_env.read()
-    server_env.refuse_workers_without_redis(settings.workers)
-    # idp.wsgi starts no worker thread in this process: the workers start their own (in_worker).
-    os.environ["IDP_WORKER_THREAD_STARTED_BY"] = "idp.granian_server"
+    settings = serving.read()
+    serving.refuse_workers_without_redis(settings.workers)
+    serving.preloading("idp.granian_server")  # the workers start the worker thread (in_worker)
     from idp.wsgi import app
 
     metrics_socket = socket.create_server((settings.host, settings.metrics_port), backlog=64)

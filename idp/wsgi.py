@@ -7,12 +7,8 @@ workers, and start the in-process worker thread in each worker themselves (a thr
 survive a fork).
 """
 
-import os
-
-from idp import create_app, worker
+from idp import create_app, serving, worker
 
 app = create_app()
-started_elsewhere = os.environ.get("IDP_WORKER_THREAD_STARTED_BY") in ("gunicorn.conf.py",
-                                                                   "idp.granian_server")
-if worker.wanted_in_process(app) and not started_elsewhere:
+if worker.wanted_in_process(app) and not serving.preloaded():
     worker.start_thread(app)

@@ -21,7 +21,7 @@ SHARED_SETTINGS = (
 
 
 #: The production HTTP servers, as the image runs them: gunicorn (the image's command) and granian
-#: on trial (issue 16); both read the same environment (idp.server_env).
+#: on trial (issue 16); both read the same environment (idp.serving).
 SERVERS = {
     "gunicorn": [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
                  "wsgi:app"],

@@ -123,7 +123,7 @@ def load_conf(monkeypatch, **env) -> Config:
     namespace = runpy.run_path(str(CONF))
     config = Config()
     names = {k: v for k, v in namespace.items()
-             if not k.startswith("_") and not isinstance(v, ModuleType)}  # os, idp.server_env
+             if not k.startswith("_") and not isinstance(v, ModuleType)}  # os, idp.serving
     # gunicorn skips unknown names silently: a misspelt setting would just not apply.
     assert set(names) <= set(config.settings), set(names) - set(config.settings)
     for name, value in names.items():

@@ -1,6 +1,6 @@
-"""What the production HTTP server reads from the environment, whichever server it is:
-gunicorn.conf.py and idp.granian_server read the same variables (the Helm chart sets them), so
-an operator sizes the service the same way under either."""
+"""What the production HTTP server does, whichever it is (gunicorn.conf.py, idp.granian_server):
+the same settings from the environment (the Helm chart sets them), the same refusal of several
+workers without Redis, and the same work in each worker after the fork."""
 
 import os
 from typing import NamedTuple
@@ -45,3 +45,28 @@ def refuse_workers_without_redis(workers: int) -> None:
             f"IDP_REDIS_URL is not set, but GUNICORN_WORKERS is {workers}: sessions "
             "would live in one worker only. Set IDP_REDIS_URL, or run one worker."
         )
+
+
+#: Set by a server that loads idp.wsgi before forking: the app's worker thread is then started in
+#: each worker (``after_fork``), never in the process that forks (a thread does not survive it).
+PRELOADED_BY = "IDP_WORKER_THREAD_STARTED_BY"
+
+
+def preloading(server: str) -> None:
+    os.environ[PRELOADED_BY] = server
+
+
+def preloaded() -> bool:
+    return bool(os.environ.get(PRELOADED_BY))
+
+
+def after_fork(app) -> None:
+    """In each worker, after the fork: fresh connection pools, and the in-process worker thread."""
+    from idp import worker as background
+    from idp.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)  # SQLAlchemy's advice for a fork: never share a connection
+    if background.wanted_in_process(app):
+        background.start_thread(app)
