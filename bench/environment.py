@@ -63,6 +63,34 @@ class Process:
         self._log_file.close()
 
 
+def database_url(name: str) -> str:
+    """SQLAlchemy's URL of database ``name`` on the benchmark's server."""
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def create_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def forget_keys(client: redis.Redis, prefix: str) -> None:
+    """Every key under ``prefix`` (sessions' schedules never expire by themselves)."""
+    batch = []
+    for key in client.scan_iter(f"{prefix}*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
 class Environment:
     def __init__(self, keep_folder: bool = False):
         run_id = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -72,8 +100,7 @@ class Environment:
         self.keep_folder = keep_folder
         self.processes: list[Process] = []
         self.redis = redis.Redis.from_url(REDIS_URL)
-        base = PG_ADMIN_URL.rsplit("/", 1)[0]
-        self.database_url = f"{base}/{self.database}".replace("postgresql://", "postgresql+psycopg://", 1)
+        self.database_url = database_url(self.database)
         self.settings = {
             "IDP_DATABASE_URL": self.database_url,
             "IDP_REDIS_URL": REDIS_URL,
@@ -89,17 +116,14 @@ class Environment:
         self._previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
         # Also when started in the background, where a shell leaves SIGINT ignored.
         self._previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.database}"')
+        create_database(self.database)
         return self
 
     def __exit__(self, *exc):
         for process in reversed(self.processes):
             process.stop()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        for key in self.redis.scan_iter(f"{self.prefix}*", count=1000):
-            self.redis.delete(key)
+        drop_database(self.database)
+        forget_keys(self.redis, self.prefix)
         self.redis.close()
         if not self.keep_folder:
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -64,7 +64,7 @@ def make_app(redis: bool, database: str | None = None, **settings):
     if redis:
         overrides["IDP_REDIS_URL"] = os.environ.get("IDP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
         overrides["IDP_REDIS_PREFIX"] = f"per-request-{os.getpid()}:"
-        atexit.register(forget_keys, overrides["IDP_REDIS_URL"], overrides["IDP_REDIS_PREFIX"])
+        atexit.register(_forget_keys, overrides["IDP_REDIS_URL"], overrides["IDP_REDIS_PREFIX"])
     app = create_app(overrides)
     with app.app_context():
         upgrade()
@@ -76,47 +76,27 @@ def make_app(redis: bool, database: str | None = None, **settings):
     return app
 
 
-def forget_keys(url: str, prefix: str) -> None:
-    """What the meter left in the shared Redis (sessions, flows, their schedules, which never
-    expire by themselves)."""
-    import redis as redis_lib
-
-    with redis_lib.Redis.from_url(url) as client:
-        for keys in batched(client.scan_iter(f"{prefix}*", count=1000), 1000):
-            client.unlink(*keys)
-
-
-def batched(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def throw_away_database() -> str:
     """A new PostgreSQL database on the benchmark's server (bench.environment), dropped when this
     process ends: every run of ``--instructions`` needs an empty one (its seed would collide)."""
     import uuid
 
-    import psycopg
-
-    from bench.environment import PG_ADMIN_URL
+    from bench import environment
 
     name = f"idp_per_request_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    environment.create_database(name)
+    atexit.register(environment.drop_database, name)
+    return environment.database_url(name)
 
-    def drop():
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    atexit.register(drop)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}/{name}"
+def _forget_keys(url: str, prefix: str) -> None:
+    """What the meter left in the shared Redis (sessions, flows, their schedules)."""
+    import redis as redis_lib
+
+    from bench.environment import forget_keys
+
+    with redis_lib.Redis.from_url(url) as client:
+        forget_keys(client, prefix)
 
 
 def environ_for(path: str, headers: list[str], form: str | None = None):
