@@ -59,15 +59,20 @@ def execute(statement: Statement, params: dict):
     try:
         cursor.execute(sql, params)
     except dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy does for its own statements: a lost connection leaves the pool, and
-        # the error is SQLAlchemy's (OperationalError, ...), which idp.outages recognises.
+        # As SQLAlchemy does for its own statements: a lost connection leaves the pool.
         lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
         if lost:
             connection.invalidate(error)
-        raise exc.DBAPIError.instance(statement.sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=lost, dialect=dialect) from error
+        raise _as_sqlalchemys(error, dialect, statement, params, lost) from error
     return cursor
 
+
+def _as_sqlalchemys(error, dialect, statement=None, params=None, lost=False):
+    """A driver error as SQLAlchemy raises it for its own statements (OperationalError, ...),
+    which idp.outages recognises."""
+    return exc.DBAPIError.instance(statement and statement.sql, params, error,
+                                   dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                   dialect=dialect)
 
 
 def read_alone(statement: Statement, params: dict) -> list[tuple]:
@@ -85,8 +90,7 @@ def read_alone(statement: Statement, params: dict) -> list[tuple]:
     try:
         pooled = engine.raw_connection()
     except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
-                                      dialect=dialect) from error
+        raise _as_sqlalchemys(error, dialect) from error
     try:
         driver = pooled.driver_connection
         driver.autocommit = True
@@ -99,8 +103,7 @@ def read_alone(statement: Statement, params: dict) -> list[tuple]:
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
         pooled.invalidate(error)  # never back to the pool in doubt (autocommit on)
-        raise exc.DBAPIError.instance(statement.sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=lost, dialect=dialect) from error
+        raise _as_sqlalchemys(error, dialect, statement, params, lost) from error
     except BaseException:
         pooled.invalidate()
         raise
