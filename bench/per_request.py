@@ -4,6 +4,8 @@
                                      [--form 'name=value&...']   (a POST of that form)
     python -m bench.per_request --sign-in [--count N] [--redis] [--database URL | --postgres]
                                          [--calls]
+    python -m bench.per_request --code-exchange [--count N] [--redis] [--postgres] [--calls]
+                                               [--top N]
 
 ``--sign-in`` measures the browser's two requests of a sign-in for a relying party: ``GET
 /authorize`` (answered with the sign-in page) and the page's POST with organisation, username,
@@ -13,6 +15,10 @@ taken from the page as a browser would. The password hash is argon2id at its che
 (t=1, 8 KiB), so what is left is the rest of the sign-in: the production hash adds ~27 ms.
 ``--calls`` counts the Python function calls of each request instead (cProfile): steady
 whatever else the machine does.
+
+``--code-exchange`` measures a relying party's ``POST /token`` for a code (client_secret_basic,
+PKCE), with the codes of as many sign-ins made before (not measured); ``--top N`` prints the N
+functions with the most time of their own in those requests (cProfile).
 
 The app is made as in production (an https issuer, JSON request logs at INFO to /dev/null, a
 strict Host check), on a throw-away SQLite database (``--postgres``: a throw-away PostgreSQL
@@ -151,10 +157,17 @@ CHEAPEST_HASH = {"IDP_ARGON2_TIME_COST": 1, "IDP_ARGON2_MEMORY_KIB": 8,
                  "IDP_ARGON2_PARALLELISM": 1}
 
 
-def sign_in_parents(app, count: int) -> tuple[str, list[str], str]:
+#: The PKCE verifier of every sign-in's authorization request (RFC 7636).
+VERIFIER = "per-request-meter-verifier-of-43-characters"
+
+
+def sign_in_parents(app, count: int) -> tuple[str, list[str], str, dict]:
     """A relying party's authorization query, ``count`` activated parents with the same
-    password and TOTP secret in an organisation that asks a code, and that organisation."""
+    password and TOTP secret in an organisation that asks a code, that organisation and the
+    relying party (client_id, client_secret, redirect_uri)."""
     from urllib.parse import urlencode
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
     from bench import seed
     from idp import clock
@@ -178,17 +191,17 @@ def sign_in_parents(app, count: int) -> tuple[str, list[str], str]:
         "response_type": "code", "client_id": client["client_id"],
         "redirect_uri": client["redirect_uri"], "scope": "openid profile email",
         "state": "bench-state", "nonce": "bench-nonce",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGWSDs5z-A",  # any S256 challenge
+        "code_challenge": create_s256_code_challenge(VERIFIER),
         "code_challenge_method": "S256"})
-    return query, names, code
+    return query, names, code, client
 
 
 def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
-            ) -> tuple[float, float]:
+            ) -> tuple[float, float, str]:
     """One parent's sign-in in a new browser; the CPU seconds of the page and of its POST
-    (``calls``: a profile each that counts their function calls)."""
+    (``calls``: a profile each that counts their function calls), and the code it gave."""
     from html import unescape
-    from urllib.parse import urlencode
+    from urllib.parse import parse_qs, urlencode, urlsplit
 
     from bench import seed
     from bench.flows import CSRF, FORM_ACTION  # read off the page as bench/run's browsers do
@@ -211,11 +224,11 @@ def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
     status, headers, body = answer(app, post_environ, calls[1])
     post = time.process_time() - started
     assert status.startswith("302") and "code=" in headers["Location"], (status, body[:300])
-    return page, post
+    return page, post, parse_qs(urlsplit(headers["Location"]).query)["code"][0]
 
 
 def sign_ins(app, count: int, warm: int, wait_for_path: str | None, count_calls: bool) -> None:
-    query, names, org_code = sign_in_parents(app, warm + count)
+    query, names, org_code, _ = sign_in_parents(app, warm + count)
     for name in names[:warm]:
         sign_in(app, query, org_code, name)
     if wait_for_path:
@@ -223,7 +236,7 @@ def sign_ins(app, count: int, warm: int, wait_for_path: str | None, count_calls:
     page = post = 0.0
     calls = (cProfile.Profile(), cProfile.Profile()) if count_calls else (None, None)
     for name in names[warm:]:
-        spent = sign_in(app, query, org_code, name, calls)
+        spent = sign_in(app, query, org_code, name, calls)[:2]
         page, post = page + spent[0], post + spent[1]
     if count_calls:
         page_calls, post_calls = (pstats.Stats(c).total_calls / count for c in calls)
@@ -233,6 +246,44 @@ def sign_ins(app, count: int, warm: int, wait_for_path: str | None, count_calls:
     print(f"sign-in: page {page / count * 1000:.3f} + POST {post / count * 1000:.3f} = "
           f"{(page + post) / count * 1000:.3f} CPU ms per sign-in ({count}; argon2id at its "
           "cheapest)")
+
+
+def code_exchanges(app, count: int, warm: int, wait_for_path: str | None,
+                   count_calls: bool, top: int) -> None:
+    """A relying party's code exchange (POST /token, client_secret_basic, PKCE), for codes of
+    ``count`` sign-ins made first (not measured)."""
+    import base64
+    from urllib.parse import urlencode
+
+    query, names, org_code, client = sign_in_parents(app, warm + count)
+    codes = [sign_in(app, query, org_code, name)[2] for name in names]
+    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+
+    def exchange(code, calls=None) -> float:
+        form = urlencode({"grant_type": "authorization_code", "code": code,
+                          "redirect_uri": client["redirect_uri"], "code_verifier": VERIFIER})
+        environ = environ_for("/token", [f"Authorization: Basic {basic}"], form)
+        environ["wsgi.input"] = io.BytesIO(environ["bench.body"])
+        started = time.process_time()
+        status, _, body = answer(app, environ, calls)
+        spent = time.process_time() - started
+        assert status.startswith("200") and b"id_token" in body, (status, body[:300])
+        return spent
+
+    for code in codes[:warm]:
+        exchange(code)
+    if wait_for_path:
+        wait_for(wait_for_path)
+    # CPU time, not wall time: the waits for PostgreSQL and Redis are not this process's cost.
+    calls = cProfile.Profile(time.process_time) if count_calls or top else None
+    spent = sum(exchange(code, calls) for code in codes[warm:])
+    if top:
+        pstats.Stats(calls).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(top)
+    if count_calls:
+        print(f"code exchange: {pstats.Stats(calls).total_calls / count:,.0f} function calls "
+              f"per request ({count})")
+        return
+    print(f"code exchange: {spent / count * 1000:.3f} CPU ms per request ({count})")
 
 
 def instructions(argv: list[str], counts=(100, 600)) -> float:
@@ -263,6 +314,8 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int)
     parser.add_argument("--sign-in", action="store_true",
                         help="GET /authorize and the sign-in page's POST, for new parents")
+    parser.add_argument("--code-exchange", action="store_true",
+                        help="POST /token with the codes of sign-ins made first (not measured)")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--redis", action="store_true")
     parser.add_argument("--database", help="an empty PostgreSQL database (SQLAlchemy URL)")
@@ -272,22 +325,26 @@ def main(argv=None) -> int:
     parser.add_argument("--form", help="POST this urlencoded form (e.g. grant_type=x&client_id=y)")
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--calls", action="store_true",
-                        help="with --sign-in: Python function calls per request (cProfile)")
+                        help="with --sign-in or --code-exchange: Python function calls per "
+                             "request (cProfile)")
+    parser.add_argument("--top", type=int, default=0,
+                        help="with --code-exchange: the N functions with most own time (cProfile)")
     parser.add_argument("--wait-for", help=argparse.SUPPRESS)  # used by --instructions
     args = parser.parse_args(argv)
-    if not args.sign_in and not args.path:
-        parser.error("a PATH, or --sign-in")
+    flow = "--sign-in" if args.sign_in else "--code-exchange" if args.code_exchange else None
+    if not flow and not args.path:
+        parser.error("a PATH, --sign-in or --code-exchange")
     if args.instructions:
-        passed = ["--sign-in"] if args.sign_in else [args.path]
+        passed = [flow] if flow else [args.path]
         passed += [f"--header={h}" for h in args.header]
         passed += ["--redis"] if args.redis else []
-        if args.database and args.sign_in:
-            parser.error("--instructions --sign-in seeds each run: use --postgres, not --database")
+        if args.database and flow:
+            parser.error(f"--instructions {flow} seeds each run: use --postgres, not --database")
         passed += [f"--database={args.database}"] if args.database else []
         passed += ["--postgres"] if args.postgres else []
         passed += [f"--form={args.form}"] if args.form is not None else []
-        what = "sign-in" if args.sign_in else args.path
-        counts = (20, 120) if args.sign_in else (100, 600)
+        what = flow.removeprefix("--") if flow else args.path
+        counts = (20, 120) if flow else (100, 600)
         print(f"{what}: {instructions(passed, counts):,.0f} instructions per "
               f"{'sign-in' if args.sign_in else 'request'}")
         return 0
@@ -296,6 +353,10 @@ def main(argv=None) -> int:
     if args.sign_in:
         sign_ins(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300, 20,
                  args.wait_for, args.calls)
+        return 0
+    if args.code_exchange:
+        code_exchanges(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300,
+                       20, args.wait_for, args.calls, args.top)
         return 0
     args.count = args.count or 3000
     app = make_app(args.redis, args.database)

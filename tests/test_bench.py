@@ -85,3 +85,21 @@ def test_the_seeder_refuses_a_database_with_real_accounts(app, world, tmp_path):
     assert "real (non-benchmark) account" in refused.stderr
     with app.app_context():
         assert db.session.scalar(select(Organisation).where(Organisation.code == "BENCH01")) is None
+
+
+@pytest.mark.parametrize("flow, printed", [
+    ("--sign-in", "CPU ms per sign-in (3; argon2id at its cheapest)"),
+    ("--code-exchange", "CPU ms per request (3)"),
+])
+def test_the_in_process_meters_go_through_their_flow(flow, printed):
+    """``bench.per_request`` signs parents in (and exchanges their codes as a relying party
+    does, PKCE and client_secret_basic) on PostgreSQL and Redis; it stops at any answer the
+    flow does not expect, so finishing means every request got its 200 or 302."""
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.per_request", flow, "--count", "3", "--redis", "--postgres"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
+             "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert printed in run.stdout
