@@ -88,5 +88,10 @@ def test_the_compact_word_lists_rank_every_word_as_zxcvbns_dicts_do():
         ranked, compact = build_ranked_dict(ordered), RankedWords(ordered)
         assert len(compact) == len(ranked)
         assert all(compact[word] == rank for word, rank in ranked.items())
-        for absent in ("", "zzzzzzzzzz", ordered[0] + "x", ordered[-1][:-1] + "~"):
+        first, last = min(ordered), max(ordered)
+        for absent in ("", "zzzzzzzzzz", ordered[0] + "x", ordered[-1][:-1] + "~", first[:-1],
+                       last + "a", "\n", first + "\n" + last, ordered[0] + "\n"):
             assert (absent in compact) == (absent in ranked)
+            if absent not in ranked:
+                with pytest.raises(KeyError):
+                    compact[absent]

@@ -9,8 +9,9 @@ Every refusal says why, in the parent's language.
 
 zxcvbn and its word lists (its own ~94,000 words and our 30,000) are loaded on the first
 estimate, not at import: only setting a password needs them, and most workers never do (a parent
-activates once). A worker that has set a password keeps them: ~9 MiB, the lists held compactly
-(idp.auth.wordlists.ranked) instead of as the dicts zxcvbn builds (~17 MiB).
+activates once). A worker that has set a password keeps ~7-8 MiB more resident: the lists held
+compactly (idp.auth.wordlists.ranked, ~2 MiB of objects) instead of as the dicts zxcvbn builds
+(~17 MiB), zxcvbn's modules, and what loading them left behind.
 """
 
 import importlib.util
@@ -21,6 +22,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 
+from idp import memory
 from idp.auth import wordlists
 from idp.auth.wordlists.ranked import RankedWords
 
@@ -43,9 +45,14 @@ def _estimator():
             lists = _zxcvbn_lists()
             from zxcvbn import matching, zxcvbn
 
-            lists["dutch"] = wordlists.dutch()
-            matching.RANKED_DICTIONARIES.update(
-                {name: RankedWords(words) for name, words in lists.items()})
+            # One list at a time, each word list dropped once it is compact: the peak while
+            # loading is what a worker keeps resident (pages freed among kept objects stay).
+            ranked = {name: RankedWords(lists.pop(name)) for name in list(lists)}
+            ranked["dutch"] = RankedWords(wordlists.dutch())
+            matching.RANKED_DICTIONARIES.update(ranked)
+            # Reading the lists built and dropped far more than they keep (the module's code
+            # and constants, the words as objects): give those pages back.
+            memory.give_back_freed_memory()
             _zxcvbn = zxcvbn
     return _zxcvbn
 
