@@ -1,5 +1,7 @@
-"""granian serving the app the way gunicorn.conf.py has gunicorn serve it (issue 16, on trial):
-``python -m idp.granian_server``, with the same environment (idp.serving).
+"""granian serving the app the way gunicorn.conf.py has gunicorn serve it:
+``python -m idp.granian_server``, with the same environment (idp.serving). The image's command
+since issue 16; ``gunicorn -c gunicorn.conf.py idp.wsgi:app`` is the fallback (the Helm chart's
+``web.server``).
 
 What gunicorn.conf.py does, and how it is done here:
 - The app is loaded once, in this (the master) process, and the workers are forked from it

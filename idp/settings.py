@@ -237,8 +237,9 @@ SETTINGS: dict[str, Setting] = {
         "`text`: plain lines for a console."
     ),
     "IDP_METRICS_PORT": Setting(
-        9100, "/metrics answers only on this port (a second gunicorn bind the ingress does not "
-        "route to); `idp worker` serves its own metrics there too."
+        9100, "/metrics answers only on this port (a listener of its own beside the HTTP "
+        "server's, which the ingress does not route to); `idp worker` serves its own metrics "
+        "there too."
     ),
     "IDP_DEMO_RP": Setting(
         False,

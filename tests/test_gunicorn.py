@@ -1,5 +1,6 @@
-"""The image's command outside a container: `gunicorn -c gunicorn.conf.py wsgi:app` (and
-`python -m idp.granian_server`, on trial: every test runs on both) with the production settings (PostgreSQL, Redis, secrets from the environment) serves on both ports,
+"""The image's command outside a container: `python -m idp.granian_server` (and the fallback,
+`gunicorn -c gunicorn.conf.py wsgi:app`: every test runs on both) with the production settings
+(PostgreSQL, Redis, secrets from the environment) serves on both ports,
 writes nothing to disk, logs no request paths, and on SIGTERM lets an in-flight request finish
 before it exits 0. (.ci/image runs the same in the real image, read-only and non-root.)
 """
