@@ -1,7 +1,10 @@
-# The Ouderportaal image: gunicorn serving idp.wsgi:app (the app's wheel), as a non-root user, on a
-# read-only root file system (only /tmp is written; the Helm chart mounts an emptyDir there).
+# The Ouderportaal image: granian serving idp.wsgi:app (the app's wheel) through the launcher
+# idp.granian_server, as a non-root user, on a read-only root file system (only /tmp is written;
+# the Helm chart mounts an emptyDir there). gunicorn is installed too, the documented fallback:
 #
 #   docker build -t ouderportaal:dev .          # or: buildah bud --format docker -t ...
+#   docker run ... ouderportaal:dev                                            # granian
+#   docker run ... ouderportaal:dev gunicorn -c /app/gunicorn.conf.py idp.wsgi:app   # gunicorn
 #
 # PYTHON_IMAGE must be a Debian-based image with python3 (3.11) and its venv module. CI here
 # builds one from Debian's packages, because no container registry is reachable (.ci/image).
@@ -51,9 +54,11 @@ RUN groupadd --gid 10001 idp \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin idp
 
-# The venv holds the app (its wheel) and, like /app, is owned by root: the app user can read it
-# but never change it, read-only root file system or not. Its bytecode was made in the build:
-# at run time nothing may be written next to the sources.
+# The venv holds the app (its wheel, with the launcher idp.granian_server) and, like /app, is
+# owned by root: the app user can read it but never change it, read-only root file system or
+# not. Its bytecode was made in the build: at run time nothing may be written next to the
+# sources. gunicorn.conf.py is for the fallback command (above); both servers read the same
+# GUNICORN_* and IDP_METRICS_PORT settings (idp/serving.py).
 COPY --from=build /opt/venv /opt/venv
 COPY gunicorn.conf.py /app/
 
@@ -70,4 +75,5 @@ EXPOSE 8000 9100
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GUNICORN_PORT', '8000'), timeout=4)"]
 ENTRYPOINT ["idp-entrypoint"]
-CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "idp.wsgi:app"]
+# The app loaded once, workers forked from it, /metrics on IDP_METRICS_PORT, graceful SIGTERM.
+CMD ["python3", "-m", "idp.granian_server"]

@@ -1,7 +1,9 @@
 """gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
-The container image and the Helm chart run exactly this. Sizes and timeouts come from the
-environment so an operator tunes them in the chart's values, not by rebuilding the image.
+The fallback HTTP server: the image runs idp.granian_server, which serves the app the same way;
+the image keeps this file at /app/gunicorn.conf.py and the Helm chart runs it with
+``web.server: gunicorn``. Sizes and timeouts come from the environment (idp.serving, read by
+both servers) so an operator tunes them in the chart's values, not by rebuilding the image.
 
 Shutdown: on SIGTERM gunicorn stops accepting connections, lets every in-flight request finish
 for up to GUNICORN_GRACEFUL_TIMEOUT seconds, then exits. Kubernetes waits

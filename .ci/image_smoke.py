@@ -4,11 +4,13 @@ Runs the image with podman the way the Helm chart runs it (user 10001, read-only
 system, a tmpfs on /tmp only, every capability dropped, no privilege escalation) against the CI
 PostgreSQL and Redis, and checks that:
 
-- the image holds no compiler, pip, tests or key material, and says it runs as 10001;
+- the image holds no compiler, pip, tests or key material, says it runs as 10001, and its
+  command is granian's launcher (python3 -m idp.granian_server);
 - `idp db upgrade` (the chart's hook Job) migrates a new database and makes signing keys;
-- gunicorn with gunicorn.conf.py serves the app (a page too) on its port, and `idp worker
-  --once` runs;
-- SIGTERM (podman stop, as the kubelet does) lets an in-flight request finish and exits 0.
+- the image's command serves the app (a page too) on its port and /metrics on the metrics
+  port, and `idp worker --once` runs;
+- SIGTERM (podman stop, as the kubelet does) lets an in-flight request finish and exits 0;
+- the same for the documented fallback, gunicorn with /app/gunicorn.conf.py.
 
 Standard library only: it runs on the CI machine's own python3, outside the project's venv.
 """
@@ -61,6 +63,7 @@ def check_image_contents() -> None:
     config = json.loads(run("buildah", "inspect", "--type", "image", IMAGE).stdout)
     docker = config["Docker"]["config"]
     assert docker["User"] == "10001:10001", docker["User"]
+    assert docker["Cmd"] == GRANIAN, docker["Cmd"]
     assert "/healthz" in " ".join(docker["Healthcheck"]["Test"]), docker.get("Healthcheck")
     assert docker["Labels"]["org.opencontainers.image.title"] == "Ouderportaal"
     found = run(*PODMAN, "run", "--rm", *HARDENED, "--entrypoint", "sh", IMAGE, "-c",
@@ -68,6 +71,11 @@ def check_image_contents() -> None:
                 " ls -d /app/tests /app/keys /app/instance /app/.git 2>/dev/null;"
                 " python3 -c 'import pip' 2>/dev/null && echo pip-module; id -u", check=False)
     assert found.stdout.split() == ["10001"], f"unexpected in the image: {found.stdout}{found.stderr}"
+
+
+#: The image's command, and the fallback (docs/operations.md: the HTTP server).
+GRANIAN = ["python3", "-m", "idp.granian_server"]
+GUNICORN = ["gunicorn", "-c", "/app/gunicorn.conf.py", "idp.wsgi:app"]
 
 
 def slow_request(port: int, result: dict) -> None:
@@ -108,11 +116,29 @@ def main() -> None:
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in env.items()))
-    name = f"ouderportaal-smoke-{RUN}"
     run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", f'CREATE DATABASE "{DATABASE}"')
     try:
         print(podman_run(env_file, "idp", "db", "upgrade").strip())
-        run(*PODMAN, "run", "-d", "--name", name, *HARDENED, "--env-file", env_file, IMAGE)
+        serve_and_stop(env_file, f"ouderportaal-smoke-{RUN}", port, metrics_port, [], "granian")
+        print(podman_run(env_file, "idp", "worker", "--once").strip())
+        serve_and_stop(env_file, f"ouderportaal-smoke-gunicorn-{RUN}", port, metrics_port,
+                       GUNICORN, "gunicorn")
+        print("image smoke test: passed")
+    finally:
+        os.unlink(env_file)
+        run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
+            f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', check=False)
+        keys = run("redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", f"{PREFIX}*", check=False)
+        if keys.stdout.split():
+            run("redis-cli", "-h", "127.0.0.1", "del", *keys.stdout.split(), check=False)
+
+
+def serve_and_stop(env_file: str, name: str, port: int, metrics_port: int, command: list[str],
+                   server: str) -> None:
+    """Run the image with ``command`` (empty: its own) as the chart does, check what it serves,
+    then stop it as the kubelet does, with a request still arriving."""
+    run(*PODMAN, "run", "-d", "--name", name, *HARDENED, "--env-file", env_file, IMAGE, *command)
+    try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", name) == "ok\n"
         assert wait_for(f"http://127.0.0.1:{port}/readyz", name) == "ready\n"
         # Through the ingress the Host is the issuer's; any other is refused (probes excepted).
@@ -125,7 +151,6 @@ def main() -> None:
                                   host="idp.example.test")
         metrics = wait_for(f"http://127.0.0.1:{metrics_port}/metrics", name)
         assert "idp_request_duration_seconds" in metrics, metrics[:500]
-        print(podman_run(env_file, "idp", "worker", "--once").strip())
 
         result: dict = {}
         client = threading.Thread(target=slow_request, args=(port, result))
@@ -138,19 +163,13 @@ def main() -> None:
         client.join(timeout=30)
         state = json.loads(run(*PODMAN, "inspect", name).stdout)[0]["State"]
         logs = run(*PODMAN, "logs", name).stdout + run(*PODMAN, "logs", name).stderr
+        assert f"starting {server}" in logs.lower(), logs  # the server meant to run
         assert result.get("status_line", "").startswith("HTTP/1.1 "), (result, logs)
         assert state["ExitCode"] == 0, (state, logs)
-        print(f"SIGTERM: the in-flight request got '{result['status_line']}', container exited 0 "
-              f"after {time.monotonic() - stopping:.1f} s")
-        print("image smoke test: passed")
+        print(f"{server}: SIGTERM let the in-flight request finish ('{result['status_line']}'), "
+              f"container exited 0 after {time.monotonic() - stopping:.1f} s")
     finally:
         run(*PODMAN, "rm", "-f", name, check=False)
-        os.unlink(env_file)
-        run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
-            f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)', check=False)
-        keys = run("redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", f"{PREFIX}*", check=False)
-        if keys.stdout.split():
-            run("redis-cli", "-h", "127.0.0.1", "del", *keys.stdout.split(), check=False)
 
 
 def wait_for(url: str, name: str, host: str | None = None) -> str:

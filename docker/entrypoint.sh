@@ -1,6 +1,7 @@
 #!/bin/sh
 # Container entrypoint: prepare what a read-only root file system cannot hold, then become the
-# command (exec, so gunicorn or `idp worker` is PID 1 and receives SIGTERM itself).
+# command (exec, so the HTTP server, granian or gunicorn, or `idp worker` is PID 1 and receives
+# SIGTERM itself).
 set -eu
 
 # Prometheus multi-process mode keeps one file per worker process here. Files of an earlier

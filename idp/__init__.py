@@ -80,7 +80,8 @@ def _configure_flask(app: Flask) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["IDP_DATABASE_URL"]
     # No pool_pre_ping (a SELECT 1 round trip per request): idp.database replaces a pooled
     # connection that the server closed, at checkout, without asking the server.
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(
+        config["IDP_DATABASE_URL"], config["IDP_DATABASE_STATEMENT_TIMEOUT"])
     https = config["IDP_ISSUER"].startswith("https://")
     if https and not config["IDP_SECRET_KEY"]:
         # A generated key lives in one pod's /tmp: every replica would sign cookies differently.

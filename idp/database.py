@@ -11,11 +11,34 @@ away at checkout and a new one is made (SQLAlchemy's ``DisconnectionError`` on c
 
 What neither this nor a ping can see early is a server that vanished without closing anything
 (a host gone, a silent network): a ping waits as long as the first statement would.
+
+Every connection also carries a statement timeout (``IDP_DATABASE_STATEMENT_TIMEOUT``): a
+statement stuck in PostgreSQL, most often waiting for a lock, is cancelled by the server and the
+request ends as a 503 (psycopg's ``QueryCanceled`` is an ``OperationalError``), instead of
+holding its thread for as long as the lock is held. granian has no worker timeout to end it.
 """
 
 import select
 
 from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
+
+
+def engine_options(url: str, statement_timeout: int) -> dict:
+    """SQLAlchemy's engine options for ``url``: on PostgreSQL, the statement timeout (seconds,
+    0: none) in the connection's start-up options, which costs no round trip. Options the URL
+    gives itself (``?options=-c ...``) come after ours, so a statement timeout there still wins."""
+    if statement_timeout < 0:
+        raise ValueError("IDP_DATABASE_STATEMENT_TIMEOUT must be 0 (none) or more seconds, "
+                         f"got {statement_timeout}")
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not statement_timeout:
+        return {}
+    options = f"-c statement_timeout={statement_timeout * 1000}"
+    given = parsed.query.get("options")
+    if given:  # connect_args would replace the URL's options rather than add to them
+        options = " ".join([options, *([given] if isinstance(given, str) else given)])
+    return {"connect_args": {"options": options}}
 
 
 def _has_gone(dbapi_connection) -> bool:

@@ -1,5 +1,7 @@
-"""granian serving the app the way gunicorn.conf.py has gunicorn serve it (issue 16, on trial):
-``python -m idp.granian_server``, with the same environment (idp.serving).
+"""granian serving the app the way gunicorn.conf.py has gunicorn serve it:
+``python -m idp.granian_server``, with the same environment (idp.serving). The image's command
+since issue 16; ``gunicorn -c gunicorn.conf.py idp.wsgi:app`` is the fallback (the Helm chart's
+``web.server``).
 
 What gunicorn.conf.py does, and how it is done here:
 - The app is loaded once, in this (the master) process, and the workers are forked from it
@@ -16,11 +18,9 @@ What gunicorn.conf.py does, and how it is done here:
   ``GUNICORN_GRACEFUL_TIMEOUT`` seconds (its workers' kill timeout), then exits 0.
 - No access log (activation links carry their token in the path); the app logs each request.
 - Not done: gunicorn's ``timeout`` (a worker silent that long is killed and replaced). granian
-  has no such watchdog. Redis and SMTP calls have socket timeouts of their own; a statement
-  stuck in PostgreSQL (a lock wait) holds its thread until PostgreSQL gives up, so with this
-  server give the connections a statement timeout in ``IDP_DATABASE_URL``
-  (``?options=-c%20statement_timeout%3D10000``: the request gets the 503 of an unavailable
-  database after 10 s).
+  has no such watchdog. Redis and SMTP calls have socket timeouts of their own, and a statement
+  stuck in PostgreSQL (a lock wait) is cancelled after ``IDP_DATABASE_STATEMENT_TIMEOUT``
+  seconds (idp.database): the request gets the 503 of an unavailable database.
 """
 
 import gc

@@ -1,9 +1,9 @@
 """Prometheus metrics: what operators watch and alert on.
 
-Counters and the latency histogram are kept per process. Under gunicorn with several workers
-set ``PROMETHEUS_MULTIPROC_DIR`` (the Helm chart does) so a scrape sums every worker. Two
-gauges describe shared state, read from Redis and the database at scrape time: every replica
-reports the same value, so aggregate them with ``max``, not ``sum``.
+Counters and the latency histogram are kept per process. With several server workers (granian
+or gunicorn) set ``PROMETHEUS_MULTIPROC_DIR`` (the Helm chart does) so a scrape sums every
+worker. Two gauges describe shared state, read from Redis and the database at scrape time: every
+replica reports the same value, so aggregate them with ``max``, not ``sum``.
 """
 
 import os

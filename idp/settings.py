@@ -45,6 +45,13 @@ SETTINGS: dict[str, Setting] = {
         "&target_session_attrs=read-write (the first that accepts writes). "
         "Unset: SQLite file instance/idp.sqlite3.",
     ),
+    "IDP_DATABASE_STATEMENT_TIMEOUT": Setting(
+        15,
+        "Seconds a PostgreSQL statement may run, lock waits included, before PostgreSQL cancels "
+        "it: the request gets the 503 of an unavailable database instead of holding its thread "
+        "(granian, the image's server, has no worker timeout to end it). 0: none set by the "
+        "service. `idp db upgrade` runs its migrations without it; SQLite ignores it.",
+    ),
     "IDP_REDIS_URL": Setting(
         "",
         "Redis for sessions, flows and one-time state, e.g. redis://host:6379/0; over TLS "
@@ -230,8 +237,9 @@ SETTINGS: dict[str, Setting] = {
         "`text`: plain lines for a console."
     ),
     "IDP_METRICS_PORT": Setting(
-        9100, "/metrics answers only on this port (a second gunicorn bind the ingress does not "
-        "route to); `idp worker` serves its own metrics there too."
+        9100, "/metrics answers only on this port (a listener of its own beside the HTTP "
+        "server's, which the ingress does not route to); `idp worker` serves its own metrics "
+        "there too."
     ),
     "IDP_DEMO_RP": Setting(
         False,

@@ -1,8 +1,8 @@
 """The WSGI entry point, inside the package so an installed wheel has it:
-``gunicorn -c gunicorn.conf.py idp.wsgi:app`` (or ``wsgi:app`` in the checkout) or
-``flask --app idp.wsgi run``.
+``python -m idp.granian_server`` (the image's command), ``gunicorn -c gunicorn.conf.py
+idp.wsgi:app`` (the fallback; or ``wsgi:app`` in the checkout) or ``flask --app idp.wsgi run``.
 
-gunicorn.conf.py (and idp.granian_server) load this module in the master, before it forks the
+idp.granian_server and gunicorn.conf.py load this module in the master, before it forks the
 workers, and start the in-process worker thread in each worker themselves (a thread does not
 survive a fork).
 """

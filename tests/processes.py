@@ -20,8 +20,8 @@ SHARED_SETTINGS = (
 )
 
 
-#: The production HTTP servers, as the image runs them: gunicorn (the image's command) and granian
-#: on trial (issue 16); both read the same environment (idp.serving).
+#: The production HTTP servers, as the image runs them: granian's launcher (the image's command
+#: since issue 16) and gunicorn (the fallback); both read the same environment (idp.serving).
 SERVERS = {
     "gunicorn": [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
                  "wsgi:app"],

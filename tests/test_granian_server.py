@@ -43,3 +43,63 @@ def test_a_worker_answers_scrapes_on_the_metrics_socket_the_master_bound(app):
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Recorded:
+    """Stands in for granian.Granian: what main() asked for, without serving."""
+
+    made: dict = {}
+
+    def __init__(self, target, **options):
+        _Recorded.made = {"target": target, **options}
+
+    def serve(self, target_loader, wrap_loader):
+        _Recorded.made["wrap_loader"] = wrap_loader
+
+
+def launched(monkeypatch, **env) -> dict:
+    """idp.granian_server.main() with ``env``: the options it gives granian (the app not loaded,
+    nothing served; the metrics port is bound and let go)."""
+    import gc
+    import types
+
+    import granian
+
+    for name in ("GUNICORN_HOST", "GUNICORN_PORT", "GUNICORN_WORKERS", "GUNICORN_THREADS",
+                 "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_KEEPALIVE",
+                 "IDP_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GUNICORN_HOST", "127.0.0.1")
+    monkeypatch.setenv("IDP_METRICS_PORT", "0")
+    monkeypatch.setenv("IDP_REDIS_URL", "redis://127.0.0.1:1/0")  # never asked: 2 workers need it
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(granian, "Granian", _Recorded)
+    monkeypatch.setitem(sys.modules, "idp.wsgi", types.SimpleNamespace(app=object()))
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    bound = []
+    monkeypatch.setattr(socket, "create_server", lambda *a, _bind=socket.create_server, **k:
+                        bound.append(_bind(*a, **k)) or bound[-1])
+    monkeypatch.delenv("IDP_WORKER_THREAD_STARTED_BY", raising=False)  # main() sets it
+    try:
+        granian_server.main()
+    finally:
+        for listening in bound:
+            listening.close()
+    return _Recorded.made
+
+
+def test_granian_takes_sizes_and_timeouts_from_the_environment(monkeypatch):
+    """The same settings as gunicorn.conf.py (tests/test_image.py), read the same way."""
+    made = launched(monkeypatch)
+    assert (made["address"], made["port"], made["workers"], made["blocking_threads"]) == (
+        "127.0.0.1", 8000, 2, 2)
+    assert made["workers_kill_timeout"] == 25  # GUNICORN_GRACEFUL_TIMEOUT
+    assert made["http1_settings"].header_read_timeout == 5000  # GUNICORN_KEEPALIVE, in ms
+    assert made["log_access"] is False  # activation links carry their token in the path
+    assert made["wrap_loader"] is False  # the loaded app itself, after the fork
+    made = launched(monkeypatch, GUNICORN_PORT="8080", GUNICORN_WORKERS="5", GUNICORN_THREADS="8",
+                    GUNICORN_GRACEFUL_TIMEOUT="40", GUNICORN_KEEPALIVE="75")
+    assert (made["port"], made["workers"], made["blocking_threads"]) == (8080, 5, 8)
+    assert made["workers_kill_timeout"] == 40
+    assert made["http1_settings"].header_read_timeout == 75000

@@ -1,15 +1,18 @@
-"""The image's command outside a container: `gunicorn -c gunicorn.conf.py wsgi:app` (and
-`python -m idp.granian_server`, on trial: every test runs on both) with the production settings (PostgreSQL, Redis, secrets from the environment) serves on both ports,
+"""The image's command outside a container: `python -m idp.granian_server` (and the fallback,
+`gunicorn -c gunicorn.conf.py wsgi:app`: every test runs on both) with the production settings
+(PostgreSQL, Redis, secrets from the environment) serves on both ports,
 writes nothing to disk, logs no request paths, and on SIGTERM lets an in-flight request finish
 before it exits 0. (.ci/image runs the same in the real image, read-only and non-root.)
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +126,30 @@ def test_serves_both_ports_and_writes_nothing(server):
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=15) == 0
     assert ACTIVATION_TOKEN not in server.log.read_text()  # no access log
+
+
+def healthz_count(server) -> float:
+    scrape = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5).text
+    found = re.search(r'^idp_request_duration_seconds_count\{endpoint="health.healthz"\} (\S+)$',
+                      scrape, re.M)
+    return float(found[1]) if found else 0.0
+
+
+def test_a_scrape_counts_the_requests_of_every_worker(server):
+    """Prometheus multi-process mode (PROMETHEUS_MULTIPROC_DIR, as in the image): whichever
+    worker answers a scrape, it sums what both workers served."""
+    before = healthz_count(server)
+    sent = 0
+    served_by = set()  # the workers that recorded a request: one file each
+    while len(served_by) < 2 and sent < 600:
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: requests.get(f"{server.url}/healthz", timeout=5)
+                                     .status_code, range(60)))
+        assert set(statuses) == {200}
+        sent += len(statuses)
+        served_by = {f.name for f in (server.folder / "prometheus").glob("histogram_*.db")}
+    assert len(served_by) == 2, served_by  # both workers served
+    assert [healthz_count(server) - before for _ in range(6)] == [sent] * 6
 
 
 def test_sigterm_lets_the_in_flight_request_finish(server):

@@ -1,5 +1,6 @@
 """gunicorn.conf.py loads the app in the master before it forks the workers (preload_app), so that
-they share its memory; idp.granian_server (on trial) does the same, and every test runs on both. Nothing may cross the fork that the workers cannot share: the master holds
+they share its memory; idp.granian_server (the image's command) does the same, and every test
+runs on both. Nothing may cross the fork that the workers cannot share: the master holds
 no database or Redis connection, and the in-process worker thread (IDP_WORKER=thread) runs in each
 worker, never in the master (a thread does not survive a fork).
 """

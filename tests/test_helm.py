@@ -104,11 +104,40 @@ def test_web_probes_and_ports(release):
     assert web["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert "args" not in web and "command" not in web  # the image's gunicorn -c gunicorn.conf.py
+    assert "args" not in web and "command" not in web  # the image's: python3 -m idp.granian_server
     service = one(manifests, "Service")
     assert {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
         "http": (8000, "http"), "metrics": (9100, "metrics")}
     assert service["spec"]["selector"]["app.kubernetes.io/component"] == "web"
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_web_server_picks_the_command_and_both_read_web_http(server):
+    """granian is the image's command; gunicorn the fallback, with the config the image keeps.
+    web.http reaches either as the GUNICORN_* variables idp/serving.py reads."""
+    manifests = render({"config": {"IDP_ISSUER": ISSUER}, "web": {"server": server, "http": {
+        "workers": 3, "threads": 4, "timeout": 50, "gracefulTimeout": 20, "keepalive": 7}}})
+    web = container(manifests, "Deployment", "web")
+    assert "command" not in web  # the image's entrypoint prepares /tmp/prometheus either way
+    if server == "granian":
+        assert "args" not in web
+    else:
+        assert web["args"] == ["gunicorn", "-c", "/app/gunicorn.conf.py", "idp.wsgi:app"]
+    env = {e["name"]: e.get("value") for e in web["env"] if e["name"].startswith("GUNICORN_")}
+    expected = {"GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4", "GUNICORN_GRACEFUL_TIMEOUT": "20",
+                "GUNICORN_KEEPALIVE": "7"}
+    if server == "gunicorn":  # granian has no worker timeout (the statement timeout instead)
+        expected["GUNICORN_TIMEOUT"] = "50"
+    assert env == expected
+    notes = render_notes({"config": {"IDP_ISSUER": ISSUER}, "web": {"server": server}})
+    assert f"The web pods serve with {server}" in notes
+
+
+def render_notes(values: dict) -> str:
+    with helm.Chart.load(CHART) as chart:
+        files = chart.render(values=values, name="ouderportaal", namespace="ouderportaal",
+                             is_install=True)
+    return next(text for path, text in files.items() if path.endswith("NOTES.txt"))
 
 
 def test_shutdown_drains_before_the_grace_period_ends(release):
@@ -254,6 +283,11 @@ REFUSED = [
      "secret values never go in values"),
     ("grace-too-short", {"config": {"IDP_ISSUER": ISSUER}, "web": {
         "terminationGracePeriodSeconds": 30}}, "must exceed"),
+    # Values written before web.http: silently ignoring them would change the pods' sizes.
+    ("old-web-gunicorn", {"config": {"IDP_ISSUER": ISSUER}, "web": {"gunicorn": {"workers": 4}}},
+     "web.gunicorn is now web.http"),
+    ("unknown-server", {"config": {"IDP_ISSUER": ISSUER}, "web": {"server": "uwsgi"}},
+     "web.server must be granian or gunicorn"),
 ]
 
 

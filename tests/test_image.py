@@ -1,7 +1,8 @@
 """The container image's recipe, checked without a container: the lock file covers
-pyproject.toml, the Dockerfile keeps build tools, tests and secrets out of the final stage,
-gunicorn.conf.py takes its sizes from the environment, and the entrypoint prepares the
-Prometheus folder. .ci/image builds and runs the real image where buildah and podman work.
+pyproject.toml, the Dockerfile keeps build tools, tests and secrets out of the final stage and
+runs granian's launcher with gunicorn.conf.py beside it (the fallback), gunicorn.conf.py takes
+its sizes from the environment, and the entrypoint prepares the Prometheus folder. .ci/image
+builds and runs the real image, with both servers, where buildah and podman work.
 """
 
 import re
@@ -82,12 +83,21 @@ def test_build_lock_pins_a_setuptools_that_builds_the_wheel():
     assert required.specifier.contains(pinned[1])
 
 
-def test_dockerfile_final_stage_runs_gunicorn_as_non_root():
+def test_both_servers_are_runtime_dependencies():
+    """granian runs in the image; gunicorn is the fallback an operator can switch to."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {canonicalize_name(Requirement(line).name) for line in project["dependencies"]}
+    assert {"granian", "gunicorn"} <= runtime
+
+
+def test_dockerfile_final_stage_runs_granian_as_non_root_with_the_gunicorn_fallback():
     final = _stages()[-1]
     assert "USER 10001:10001" in final
     assert any(i.startswith("HEALTHCHECK") and "/healthz" in i for i in final)
-    assert 'CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "idp.wsgi:app"]' in final
+    assert 'CMD ["python3", "-m", "idp.granian_server"]' in final  # the module is in the wheel
     assert 'ENTRYPOINT ["idp-entrypoint"]' in final
+    # The fallback: docker run IMAGE gunicorn -c /app/gunicorn.conf.py idp.wsgi:app
+    assert "COPY gunicorn.conf.py /app/" in final
     copied = " ".join(i for i in final if i.startswith("COPY"))
     for never in ("tests", "keys", "instance", ".venv", "COPY . ", "idp", "templates"):
         assert never not in copied  # the app is the wheel installed in the venv

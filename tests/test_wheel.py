@@ -1,6 +1,7 @@
 """The wheel runs on its own: built from the sources, installed (not editable) into a fresh
-virtualenv outside the checkout, it migrates, serves its pages and sends the welcome e-mail,
-with the checkout nowhere on sys.path. Everything it reads comes from the package; its state
+virtualenv outside the checkout, it migrates, serves its pages (with the image's command,
+``python -m idp.granian_server``) and sends the welcome e-mail, with the checkout nowhere on
+sys.path. Everything it reads comes from the package; its state
 (instance/, keys/) lands in the working directory.
 
 Offline and quick (~15 s): the wheel is built without build isolation (setuptools is a test
@@ -83,7 +84,8 @@ def test_the_wheel_carries_every_template(wheel):
                  for path in (PROJECT_ROOT / "templates").rglob("*") if path.is_file()}
     assert templates and templates <= names
     assert {"idp/static/style.css", "idp/translations/en/LC_MESSAGES/messages.mo",
-            "idp/auth/wordlists/dutch.txt", "idp/wsgi.py"} <= names
+            "idp/auth/wordlists/dutch.txt", "idp/wsgi.py",
+            "idp/granian_server.py", "idp/serving.py"} <= names  # the image's command
     assert any(name.startswith("idp/migrations/versions/") for name in names)
     assert not any(name.startswith(("tests/", "bench/", "templates/")) for name in names)
 
@@ -114,12 +116,12 @@ def test_installed_service_migrates_serves_and_sends_the_welcome_email(venv, ser
     assert message.get_body(("html",)) is not None
 
     port = env["IDP_ISSUER"].rsplit(":", 1)[1]
-    log = work / "gunicorn.log"
-    with open(log, "wb") as out:
+    log = work / "server.log"
+    with open(log, "wb") as out:  # the image's command, one worker (no Redis here)
         server = subprocess.Popen(
-            [python, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-             "--no-control-socket", "idp.wsgi:app"],
-            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [python, "-m", "idp.granian_server"], cwd=work, stdout=out, stderr=subprocess.STDOUT,
+            env={**env, "GUNICORN_HOST": "127.0.0.1", "GUNICORN_PORT": port,
+                 "GUNICORN_WORKERS": "1", "IDP_METRICS_PORT": str(free_port())})
     secrets_seen.watch_log(log)
     try:
         issuer = env["IDP_ISSUER"]

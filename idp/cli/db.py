@@ -28,6 +28,10 @@ def upgrade() -> None:
     from alembic import command
 
     with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # No statement timeout (IDP_DATABASE_STATEMENT_TIMEOUT is for requests): a migration
+            # may rewrite a large table. The chart's hook Job has a deadline of its own.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         command.upgrade(alembic_config(connection), "head")
 
 

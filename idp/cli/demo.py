@@ -2,12 +2,14 @@
 
 Migrates the database, makes the signing keys, seeds a demo organisation, a demo relying party,
 an invited demo staff member (beheerder, for the console at /beheer) and an invited demo parent
-(each only once: running it again is safe), then serves on
-127.0.0.1:5000 with gunicorn (one process, as the in-process store requires).
+(each only once: running it again is safe), then serves on 127.0.0.1 at the issuer's port (5000
+by default) with the image's server, idp.granian_server: one worker, as the in-process store
+requires, with /metrics on the next port (5001) unless IDP_METRICS_PORT says otherwise.
 """
 
 import os
 import sys
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -89,10 +91,13 @@ def up(no_serve):
     sys.stdout.flush()
     os.environ["IDP_DEMO_RP"] = "true"  # the served app then has the demo relying party at /demo/
     os.environ.setdefault("IDP_LOG_FORMAT", "text")  # a console to read, not a log stack
-    for key in settings.STATE_FOLDERS:  # the folders just seeded, wherever gunicorn runs
+    for key in settings.STATE_FOLDERS:  # the folders just seeded, wherever the server runs
         os.environ[key] = current_app.config[key]
-    os.execvp(sys.executable, [
-        sys.executable, "-m", "gunicorn",
-        "--workers", "1", "--threads", "8", "--bind", "127.0.0.1:5000", "--no-control-socket",
-        "idp.wsgi:app",  # no access log: activation links carry their token in the path
-    ])
+    # Where every link points: the issuer's port (the demo client only allows a local issuer).
+    port = urlsplit(current_app.config["IDP_ISSUER"]).port or 5000
+    # One worker: the in-process store's sessions live in it. Eight threads, as before.
+    os.environ.update(GUNICORN_WORKERS="1", GUNICORN_THREADS="8", GUNICORN_HOST="127.0.0.1",
+                      GUNICORN_PORT=str(port))
+    os.environ.setdefault("IDP_METRICS_PORT", str(port + 1))  # not 9100: free on a laptop
+    # No access log (activation links carry their token in the path); the app logs each request.
+    os.execvp(sys.executable, [sys.executable, "-m", "idp.granian_server"])

@@ -65,12 +65,14 @@ def database(request, postgres_url):
 
 
 @pytest.fixture
-def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
-    """Replaces conftest's ``app``: PostgreSQL and SMTP as there, but Redis of this test."""
+def app(request, backend, database, postgres_url, redis_server, smtp_server, tmp_path):
+    """Replaces conftest's ``app``: PostgreSQL and SMTP as there, but Redis of this test (and,
+    as there, the settings of an ``app_settings`` marker)."""
     controller, inbox = smtp_server
     inbox.messages.clear()
     clock.unfreeze()
     keys.forget_cache()  # the signing keys are cached per process, and databases differ
+    marker = request.node.get_closest_marker("app_settings")
     application = create_app({
         **conftest.BASE_SETTINGS,
         "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
@@ -78,6 +80,7 @@ def app(backend, database, postgres_url, redis_server, smtp_server, tmp_path):
         "IDP_REDIS_URL": redis_server.url,
         "IDP_REDIS_TIMEOUT": 1,
         "IDP_SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+        **(marker.kwargs if marker else {}),
     })
     yield application
     clock.unfreeze()
@@ -492,6 +495,41 @@ def test_a_database_restart_between_requests_costs_no_request(app, world, databa
     assert rp.refresh(tokens.get_json()["refresh_token"]).status_code == 200
     assert parent.browser.get("/").status_code == 200
     assert "unavailable" not in caplog.text
+
+
+# --- a statement stuck in the database (IDP_DATABASE_STATEMENT_TIMEOUT) -----------------------
+@pytest.mark.app_settings(IDP_DATABASE_STATEMENT_TIMEOUT=1)
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_statement_stuck_behind_a_lock_ends_as_a_503_at_the_statement_timeout(
+        app, world, database, caplog):
+    """Another transaction holds a lock (a long operator UPDATE, a migration waiting): a request
+    that needs it waits no longer than the statement timeout, then gets the outage answer with
+    nothing done, and once the lock is gone the same request succeeds. granian, the image's
+    server, has no worker timeout: this is what frees the thread."""
+    parent, rp = world
+    code = sign_in_at(rp, parent)["code"]
+    verifier = rp.verifier
+    before = counts(app)
+    newcomer = app.test_client()
+    with psycopg.connect(database.replace("+psycopg", "")) as holder:
+        holder.execute("SELECT 1 FROM authorization_code FOR UPDATE")  # the code's row
+        started = time.monotonic()
+        assert_client_error(rp.exchange(code, verifier), SERVER_ERROR)
+        assert 1 <= time.monotonic() - started < 5  # PostgreSQL gave up after 1 s
+        # A lock that stops even reads: the sign-in page's list of organisations.
+        holder.execute("LOCK TABLE organisation IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        assert_outage_page(newcomer.get(rp.authorization_url()))
+        assert 1 <= time.monotonic() - started < 5
+    # The log says why, never the statement.
+    assert "database unavailable on POST /token: QueryCanceled" in caplog.text
+    assert "statement timeout" in caplog.text and "SELECT" not in caplog.text
+    assert counts(app) == before  # the code was not used up
+
+    assert newcomer.get(rp.authorization_url()).status_code == 200
+    tokens = rp.exchange(code, verifier)  # the same code, now that the lock is gone
+    assert tokens.status_code == 200, tokens.get_json()
+    assert rp.userinfo(tokens.get_json()["access_token"]).status_code == 200
 
 
 # --- signing keys: Redis carries the news of a key change ------------------------------------
