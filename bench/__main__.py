@@ -2,8 +2,9 @@
 
 1. the physical limits, on the service's core (bench.limits);
 2. a fresh PostgreSQL database and Redis prefix, migrated and seeded (bench.seed);
-3. the service as in production (gunicorn -c gunicorn.conf.py, several workers; ``--server
-   granian`` runs granian on the same app instead, to repeat bench.servers' comparison) on core 0
+3. the service as in production (the image's server, ``python -m idp.granian_server``, several
+   workers; ``--server gunicorn`` runs the fallback, gunicorn -c gunicorn.conf.py, on the same
+   app instead, to repeat bench.servers' comparison) on core 0
    and the peer (node-oidc-provider, bench/peer) on core 0 too; this process, the load generator,
    on core 1;
 4. several rounds of every measured endpoint, on both; memory, Redis, query plans;
@@ -48,8 +49,8 @@ def parse_args(argv):
     # workers did not add throughput on one core (bench.profile --no-spy).
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", 2)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 2)))
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
-                        help="the HTTP server of the service (gunicorn: production)")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="the HTTP server of the service (granian: the image's)")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")
@@ -93,9 +94,9 @@ def start_service(env: Environment, args, name: str = "service") -> tuple[str, i
 
 
 def server_command(args, port: int) -> list[str]:
-    """The production server (gunicorn -c gunicorn.conf.py), or granian on the same app with the
-    same environment (``--server granian``: idp.granian_server, on trial in issue 16)."""
-    if getattr(args, "server", "gunicorn") == "granian":
+    """The image's server (idp.granian_server), or its fallback gunicorn on the same app with the
+    same environment (``--server gunicorn``, gunicorn -c gunicorn.conf.py)."""
+    if getattr(args, "server", "granian") == "granian":
         return [sys.executable, "-m", "idp.granian_server"]
     return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 

@@ -1,4 +1,4 @@
-"""Memory of the gunicorn workers after a mixed load: ``python -m bench.memory [--threads 4]``.
+"""Memory of the service's workers after a mixed load: ``python -m bench.memory [--threads 4]``.
 
 Starts the service as ``bench/run`` does (same settings, core 0) and reads every worker's VmRSS
 (resident now), VmHWM (peak) and, from smaps_rollup, how much of it is private to the worker
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4, help="per phase of the mixed load")
     parser.add_argument("--activations", type=int, default=16)
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})

@@ -1,7 +1,7 @@
 """Profile one endpoint under load: ``python -m bench.profile refresh [--seconds 10]``.
 
 Starts the service as ``bench/run`` does (same settings, core 0), drives the endpoint from core 1,
-and samples every gunicorn worker with py-spy. Writes bench/results/profile-<endpoint>.txt (the
+and samples every worker of the server with py-spy. Writes bench/results/profile-<endpoint>.txt (the
 functions with the most samples, self and inclusive) and the collapsed stacks next to it
 (``.folded``, for flamegraph tools). Needs py-spy (``pip install py-spy``) and root or ptrace.
 """
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--no-spy", action="store_true", help="only measure (to compare settings)")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})

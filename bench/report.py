@@ -139,7 +139,7 @@ def markdown(s: dict) -> str:
         f"Run {s['started']} on {m['cpu_model']}, {m['cores']} cores (service on core 0, load "
         f"generator on core 1), Python {m['python']}, {m.get('node') or 'no node'}; load average "
         f"before {s['load_before']}, after {s.get('load_after')}. Medians of {s['config']['rounds']} "
-        f"rounds of {s['config']['seconds']} s; {s['config'].get('server', 'gunicorn')} {s['config']['workers']} workers x "
+        f"rounds of {s['config']['seconds']} s; {s['config'].get('server', 'granian')} {s['config']['workers']} workers x "
         f"{s['config']['threads']} threads; {s['config']['accounts']} parents; access tokens "
         f"{s['access_token_alg']}.",
         "",

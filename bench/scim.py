@@ -3,7 +3,7 @@
 1. a fresh PostgreSQL database and Redis prefix (bench.environment), migrated;
 2. an organisation of ``--parents`` parents (default 1,000,000; bench.seed's COPY), each given a
    dossier id (externalId), and a client-credentials client bound to it;
-3. the service as in production (gunicorn -c gunicorn.conf.py, ``--workers`` x ``--threads``),
+3. the service as in production (the image's server, idp.granian_server, ``--workers`` x ``--threads``),
    welcome e-mails to the outbox folder (no SMTP server: a file per e-mail);
 4. ``--creates`` POST /Users (default 10,000) by ``--clients`` concurrent connections, into a
    new empty organisation and (``--creates-in-large``, default 1,000) into the large one;
@@ -190,7 +190,7 @@ def query_plans(env: Environment, org_id: int, parents: int) -> dict:
 def markdown(result: dict) -> str:
     lines = [f"# SCIM benchmark ({result['name']})", "",
              f"{result['parents']:,} parents in {SEARCH_ORG} (seeded in {result['seed_seconds']} s); "
-             f"gunicorn {result['workers']} workers x {result['threads']} threads; "
+             f"granian {result['workers']} workers x {result['threads']} threads; "
              f"{result['machine']}.", "", "## Creates (POST /Users)", "",
              "| Organisation | Creates | Connections | Per second | Median | p95 | Max | Statuses |",
              "|---|---|---|---|---|---|---|---|"]
