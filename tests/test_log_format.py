@@ -1,6 +1,7 @@
 """The JSON log line's parts made more cheaply than before are the same as before: the time as
 datetime writes it, the request id a UUID 4's hex, the fields of a request read once."""
 
+import io
 import json
 import logging
 import random
@@ -71,3 +72,72 @@ def test_a_line_in_a_request_names_its_client_read_once(app, monkeypatch):
         assert line == {"level": "INFO", "logger": "idp.request", "message": "GET /x 200",
                         "request_id": "rid-9", "client_id": "rp-1", "org": "PO2806",
                         "status": 400}
+
+
+class _PassEverything(logging.Filter):
+    """A filter that lets every record through: its presence alone sends lines through logging."""
+
+    def filter(self, record):
+        return True
+
+
+def _request_lines(app, through_logging: bool) -> list[dict]:
+    """The request lines of two requests (one outside a request context, as idp.web.documents
+    writes it, one inside a relying party's token request), with the service's handler alone
+    on the root logger, written directly or (with a filter on the way) through logging."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root, request_log = logging.getLogger(), logging.getLogger("idp.request")
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]
+    if through_logging:
+        request_log.addFilter(_PassEverything())
+    try:
+        assert logs._plain_json_handlers() == (None if through_logging else [handler])
+        logs.request_line("HEAD", "/jwks", 200, 0.0, request_id="rid-1")
+        with app.test_request_context("/token", method="POST", headers={"X-Request-ID": "rid-2"},
+                                      data={"client_id": "dossier", "grant_type": "x"}):
+            logs.request_line("POST", "/token", 400, 0.0)
+    finally:
+        root.handlers[:] = saved
+        request_log.filters.clear()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for line in lines:
+        assert line.pop("duration_ms") > 0 and line.pop("time")
+    return lines
+
+
+def test_the_request_line_written_directly_is_the_line_logging_writes(app):
+    direct, through_logging = _request_lines(app, False), _request_lines(app, True)
+    assert direct == through_logging == [
+        {"level": "INFO", "logger": "idp.request", "message": "HEAD /jwks 200",
+         "request_id": "rid-1", "method": "HEAD", "route": "/jwks", "status": 200},
+        {"level": "INFO", "logger": "idp.request", "message": "POST /token 400",
+         "request_id": "rid-2", "client_id": "dossier", "method": "POST", "route": "/token",
+         "status": 400},
+    ]
+
+
+def test_any_other_handler_gets_the_request_line_as_a_record(caplog):
+    with caplog.at_level(logging.INFO, logger="idp.request"):
+        logs.request_line("GET", "/jwks", 200, 0.0, request_id="rid-3")
+    [record] = [r for r in caplog.records if r.name == "idp.request"]
+    assert record.getMessage() == "GET /jwks 200" and record.fields["request_id"] == "rid-3"
+
+
+def test_a_failing_stream_is_reported_by_logging_not_raised(capsys):
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    handler = logging.StreamHandler(Broken())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]
+    try:
+        logs.request_line("GET", "/jwks", 200, 0.0, request_id="rid-4")  # does not raise
+    finally:
+        root.handlers[:] = saved
+    assert "disk full" in capsys.readouterr().err  # logging.raiseExceptions: its own report

@@ -136,7 +136,8 @@ class DocumentLayer:
         prepared = self.prepared.get(endpoint)
         if prepared is None or prepared.body is not body or prepared.max_age != max_age:
             prepared = self.prepared[endpoint] = self._prepare(body, etag, max_age)
-        if is_resource_modified(environ, prepared.etag):
+        # Without If-None-Match the answer is a 200 (_ours left every other condition to Flask).
+        if "HTTP_IF_NONE_MATCH" not in environ or is_resource_modified(environ, prepared.etag):
             return OK, list(prepared.ok), prepared.body
         return NOT_MODIFIED, list(prepared.not_modified), b""
 
