@@ -5,7 +5,7 @@
     python -m bench.per_request --sign-in [--count N] [--redis] [--database URL | --postgres]
                                          [--calls]
     python -m bench.per_request --code-exchange [--count N] [--redis] [--postgres] [--calls]
-                                               [--top N]
+                                               [--top N [--sort cumulative]]
 
 ``--sign-in`` measures the browser's two requests of a sign-in for a relying party: ``GET
 /authorize`` (answered with the sign-in page) and the page's POST with organisation, username,
@@ -249,7 +249,7 @@ def sign_ins(app, count: int, warm: int, wait_for_path: str | None, count_calls:
 
 
 def code_exchanges(app, count: int, warm: int, wait_for_path: str | None,
-                   count_calls: bool, top: int) -> None:
+                   count_calls: bool, top: int, sort: str = "tottime") -> None:
     """A relying party's code exchange (POST /token, client_secret_basic, PKCE), for codes of
     ``count`` sign-ins made first (not measured)."""
     import base64
@@ -278,7 +278,7 @@ def code_exchanges(app, count: int, warm: int, wait_for_path: str | None,
     calls = cProfile.Profile(time.process_time) if count_calls or top else None
     spent = sum(exchange(code, calls) for code in codes[warm:])
     if top:
-        pstats.Stats(calls).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(top)
+        pstats.Stats(calls).sort_stats(sort).print_stats(top)
     if count_calls:
         print(f"code exchange: {pstats.Stats(calls).total_calls / count:,.0f} function calls "
               f"per request ({count})")
@@ -329,6 +329,8 @@ def main(argv=None) -> int:
                              "request (cProfile)")
     parser.add_argument("--top", type=int, default=0,
                         help="with --code-exchange: the N functions with most own time (cProfile)")
+    parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative", "ncalls"),
+                        help="with --top: own time, time including callees, or calls")
     parser.add_argument("--wait-for", help=argparse.SUPPRESS)  # used by --instructions
     args = parser.parse_args(argv)
     flow = "--sign-in" if args.sign_in else "--code-exchange" if args.code_exchange else None
@@ -356,7 +358,7 @@ def main(argv=None) -> int:
         return 0
     if args.code_exchange:
         code_exchanges(make_app(args.redis, args.database, **CHEAPEST_HASH), args.count or 300,
-                       20, args.wait_for, args.calls, args.top)
+                       20, args.wait_for, args.calls, args.top, args.sort)
         return 0
     args.count = args.count or 3000
     app = make_app(args.redis, args.database)
