@@ -6,15 +6,14 @@ resident in the worker for its whole life unless they are handed back.
 """
 
 import ctypes
-import ctypes.util
 
 
 def _malloc_trim():
-    """glibc's ``malloc_trim``, or None (musl, macOS: nothing to call)."""
-    name = ctypes.util.find_library("c")
+    """glibc's ``malloc_trim`` from the C library already loaded in this process (no lookup of
+    library files), or None where there is none (musl, macOS)."""
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
         return None
 
 
