@@ -49,8 +49,7 @@ def parse_args(argv):
     # workers did not add throughput on one core (bench.profile --no-spy).
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", 2)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 2)))
-    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
-                        help="the HTTP server of the service (granian: the image's)")
+    add_server_option(parser)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument("--name", default="latest", help="file name of the results (no suffix)")
@@ -91,6 +90,13 @@ def start_service(env: Environment, args, name: str = "service") -> tuple[str, i
     process = env.start(name, [*pin(SERVICE_CORE), *server_command(args, port)],
                         service_env, f"http://127.0.0.1:{port}/readyz")
     return "127.0.0.1", port, process
+
+
+def add_server_option(parser) -> None:
+    """``--server``: the HTTP server the service runs under (bench/run, bench.memory,
+    bench.profile)."""
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="the HTTP server of the service (granian: the image's)")
 
 
 def server_command(args, port: int) -> list[str]:

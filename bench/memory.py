@@ -25,7 +25,8 @@ from urllib.parse import urlencode
 import pyotp
 
 from bench import flows, load, probes, seed
-from bench.__main__ import GENERATOR_CORE, close, collect_codes, prepared, start_service
+from bench.__main__ import (GENERATOR_CORE, add_server_option, close, collect_codes, prepared,
+                            start_service)
 from bench.environment import Environment
 
 
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=4, help="per phase of the mixed load")
     parser.add_argument("--activations", type=int, default=16)
-    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    add_server_option(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})

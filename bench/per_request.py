@@ -106,6 +106,8 @@ def _forget_keys(url: str, prefix: str) -> None:
 
 
 def environ_for(path: str, headers: list[str], form: str | None = None):
+    """A request's WSGI environ, its body ready to read; ``bench.body`` keeps the body for
+    ``run``'s repetitions."""
     from werkzeug.test import EnvironBuilder
 
     body = {} if form is None else {
@@ -116,6 +118,7 @@ def environ_for(path: str, headers: list[str], form: str | None = None):
     environ = builder.get_environ()
     environ["SERVER_PORT"] = "8000"
     environ["bench.body"] = environ["wsgi.input"].read()
+    environ["wsgi.input"] = io.BytesIO(environ["bench.body"])
     return environ
 
 
@@ -219,7 +222,6 @@ def sign_in(app, query: str, org_code: str, username: str, calls=(None, None)
     cookie = headers["Set-Cookie"].split(";", 1)[0]
     post_environ = environ_for(unescape(FORM_ACTION.search(html).group(1)),
                                [f"Cookie: {cookie}"], form)
-    post_environ["wsgi.input"] = io.BytesIO(post_environ["bench.body"])
     started = time.process_time()
     status, headers, body = answer(app, post_environ, calls[1])
     post = time.process_time() - started
@@ -263,7 +265,6 @@ def code_exchanges(app, count: int, warm: int, wait_for_path: str | None,
         form = urlencode({"grant_type": "authorization_code", "code": code,
                           "redirect_uri": client["redirect_uri"], "code_verifier": VERIFIER})
         environ = environ_for("/token", [f"Authorization: Basic {basic}"], form)
-        environ["wsgi.input"] = io.BytesIO(environ["bench.body"])
         started = time.process_time()
         status, _, body = answer(app, environ, calls)
         spent = time.process_time() - started

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from bench import flows, load, seed
-from bench.__main__ import GENERATOR_CORE, collect_codes, start_service
+from bench.__main__ import GENERATOR_CORE, add_server_option, collect_codes, start_service
 from bench.environment import VENV_BIN, Environment
 from idp.settings import PROJECT_ROOT
 
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    add_server_option(parser)
     parser.add_argument("--no-spy", action="store_true", help="only measure (to compare settings)")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {int(GENERATOR_CORE)})

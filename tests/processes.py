@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from idp import serving
 from idp.settings import PROJECT_ROOT
 from tests import secrets_seen
 
@@ -27,6 +28,21 @@ SERVERS = {
                  "wsgi:app"],
     "granian": [sys.executable, "-m", "idp.granian_server"],
 }
+
+
+#: What both servers read from the environment (idp.serving, gunicorn.conf.py).
+SERVER_ENV = ("GUNICORN_HOST", "GUNICORN_PORT", "IDP_METRICS_PORT", "GUNICORN_WORKERS",
+              "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
+              "GUNICORN_KEEPALIVE", "GUNICORN_WORKER_TMP_DIR", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def server_env_only(monkeypatch, **env) -> None:
+    """The servers' settings are ``env`` and nothing else of this machine's; and no server has
+    said yet that it preloads the app (the launchers set that marker as they start)."""
+    for name in (*SERVER_ENV, serving.PRELOADED_BY):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
 
 
 def free_port() -> int:

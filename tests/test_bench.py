@@ -21,14 +21,19 @@ ENDPOINTS = {"discovery", "jwks", "sign_in", "authorize_sso", "code_exchange", "
              "userinfo", "introspection", "rp_verify"}
 
 
-def test_quick_run_writes_json_and_markdown_and_cleans_up(tmp_path):
+def bench(module: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` on the tests' PostgreSQL and Redis; it must succeed."""
     run = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path), "--name", "smoke"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
-             "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        [sys.executable, "-m", module, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=300, env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
+                          "PATH": "/usr/local/bin:/usr/bin:/bin"},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
+
+
+def test_quick_run_writes_json_and_markdown_and_cleans_up(tmp_path):
+    run = bench("bench", "--quick", "--out", str(tmp_path), "--name", "smoke")
     summary = json.loads((tmp_path / "smoke.json").read_text())
     assert set(summary["endpoints"]) == ENDPOINTS
     for name, entry in summary["endpoints"].items():
@@ -58,14 +63,7 @@ def test_quick_run_writes_json_and_markdown_and_cleans_up(tmp_path):
 def test_quick_run_under_gunicorn_serves_every_endpoint(tmp_path):
     """``bench/run --server gunicorn``: the image's fallback server can be measured against the
     image's (granian, the default) on the same app."""
-    run = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--server", "gunicorn", "--out", str(tmp_path),
-         "--name", "smoke"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
-             "PATH": "/usr/local/bin:/usr/bin:/bin"},
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    bench("bench", "--quick", "--server", "gunicorn", "--out", str(tmp_path), "--name", "smoke")
     summary = json.loads((tmp_path / "smoke.json").read_text())
     assert summary["config"]["server"] == "gunicorn"
     for name, entry in summary["endpoints"].items():
@@ -96,11 +94,5 @@ def test_the_in_process_meters_go_through_their_flow(flow, printed):
     """``bench.per_request`` signs parents in (and exchanges their codes as a relying party
     does, PKCE and client_secret_basic) on PostgreSQL and Redis; it stops at any answer the
     flow does not expect, so finishing means every request got its 200 or 302."""
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.per_request", flow, "--count", "3", "--redis", "--postgres"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={"IDP_BENCH_PG_ADMIN": PG_ADMIN_URL, "IDP_BENCH_REDIS": REDIS_URL,
-             "PATH": "/usr/local/bin:/usr/bin:/bin"},
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run = bench("bench.per_request", flow, "--count", "3", "--redis", "--postgres")
     assert printed in run.stdout

@@ -9,6 +9,7 @@ import sys
 import requests
 
 from idp import granian_server
+from tests.processes import server_env_only
 
 
 def a_dead_pid() -> int:
@@ -65,22 +66,14 @@ def launched(monkeypatch, **env) -> dict:
 
     import granian
 
-    for name in ("GUNICORN_HOST", "GUNICORN_PORT", "GUNICORN_WORKERS", "GUNICORN_THREADS",
-                 "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_KEEPALIVE",
-                 "IDP_REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GUNICORN_HOST", "127.0.0.1")
-    monkeypatch.setenv("IDP_METRICS_PORT", "0")
+    server_env_only(monkeypatch, GUNICORN_HOST="127.0.0.1", IDP_METRICS_PORT="0", **env)
     monkeypatch.setenv("IDP_REDIS_URL", "redis://127.0.0.1:1/0")  # never asked: 2 workers need it
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setattr(granian, "Granian", _Recorded)
     monkeypatch.setitem(sys.modules, "idp.wsgi", types.SimpleNamespace(app=object()))
     monkeypatch.setattr(gc, "freeze", lambda: None)
     bound = []
     monkeypatch.setattr(socket, "create_server", lambda *a, _bind=socket.create_server, **k:
                         bound.append(_bind(*a, **k)) or bound[-1])
-    monkeypatch.delenv("IDP_WORKER_THREAD_STARTED_BY", raising=False)  # main() sets it
     try:
         granian_server.main()
     finally:

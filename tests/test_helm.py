@@ -28,12 +28,15 @@ VALUES = {
 helm.disable_logging()  # Go's log lines of `required` during lint; failures raise anyway
 
 
-def render(values: dict, **options) -> list[dict]:
+def rendered_files(values: dict, **options) -> dict[str, str]:
     with helm.Chart.load(CHART) as chart:
-        files = chart.render(values=values, name="ouderportaal", namespace="ouderportaal",
-                             is_install=True, **options)
-    return [doc for path, text in sorted(files.items()) if path.endswith(".yaml")
-            for doc in yaml.safe_load_all(text) if doc]
+        return chart.render(values=values, name="ouderportaal", namespace="ouderportaal",
+                            is_install=True, **options)
+
+
+def render(values: dict, **options) -> list[dict]:
+    return [doc for path, text in sorted(rendered_files(values, **options).items())
+            if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
 
 
 @pytest.fixture(scope="module", params=sorted(VALUES))
@@ -134,10 +137,8 @@ def test_web_server_picks_the_command_and_both_read_web_http(server):
 
 
 def render_notes(values: dict) -> str:
-    with helm.Chart.load(CHART) as chart:
-        files = chart.render(values=values, name="ouderportaal", namespace="ouderportaal",
-                             is_install=True)
-    return next(text for path, text in files.items() if path.endswith("NOTES.txt"))
+    return next(text for path, text in rendered_files(values).items()
+                if path.endswith("NOTES.txt"))
 
 
 def test_shutdown_drains_before_the_grace_period_ends(release):

@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from idp.settings import PROJECT_ROOT
+from tests.processes import server_env_only
 
 CONF = PROJECT_ROOT / "gunicorn.conf.py"
 
@@ -117,19 +118,9 @@ def test_dockerignore_lets_in_only_what_the_image_needs():
 
 
 # --- gunicorn.conf.py ------------------------------------------------------------------------
-GUNICORN_ENV = ("GUNICORN_HOST", "GUNICORN_PORT", "IDP_METRICS_PORT", "GUNICORN_WORKERS",
-                "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
-                "GUNICORN_KEEPALIVE", "GUNICORN_WORKER_TMP_DIR", "PROMETHEUS_MULTIPROC_DIR")
-
-
 def load_conf(monkeypatch, **env) -> Config:
     """gunicorn.conf.py read the way gunicorn reads it, into gunicorn's own Config."""
-    for name in GUNICORN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    # It tells wsgi.py that the workers start the in-process worker thread: not this process.
-    monkeypatch.delenv("IDP_WORKER_THREAD_STARTED_BY", raising=False)
+    server_env_only(monkeypatch, **env)
     namespace = runpy.run_path(str(CONF))
     config = Config()
     names = {k: v for k, v in namespace.items()

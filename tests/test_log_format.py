@@ -6,6 +6,7 @@ import json
 import logging
 import random
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from idp import logs
@@ -81,6 +82,18 @@ class _PassEverything(logging.Filter):
         return True
 
 
+@contextmanager
+def only_handler(handler: logging.Handler):
+    """``handler`` alone on the root logger, as configure() leaves it in production."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+
+
 def _request_lines(app, through_logging: bool) -> list[dict]:
     """The request lines of two requests (one outside a request context, as idp.web.documents
     writes it, one inside a relying party's token request), with the service's handler alone
@@ -88,19 +101,18 @@ def _request_lines(app, through_logging: bool) -> list[dict]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    root, request_log = logging.getLogger(), logging.getLogger("idp.request")
-    saved = root.handlers[:]
-    root.handlers[:] = [handler]
+    request_log = logging.getLogger("idp.request")
     if through_logging:
         request_log.addFilter(_PassEverything())
     try:
-        assert logs._plain_json_handlers() == (None if through_logging else [handler])
-        logs.request_line("HEAD", "/jwks", 200, 0.0, request_id="rid-1")
-        with app.test_request_context("/token", method="POST", headers={"X-Request-ID": "rid-2"},
-                                      data={"client_id": "dossier", "grant_type": "x"}):
-            logs.request_line("POST", "/token", 400, 0.0)
+        with only_handler(handler):
+            assert logs._plain_json_handlers() == (None if through_logging else [handler])
+            logs.request_line("HEAD", "/jwks", 200, 0.0, request_id="rid-1")
+            with app.test_request_context("/token", method="POST",
+                                          headers={"X-Request-ID": "rid-2"},
+                                          data={"client_id": "dossier", "grant_type": "x"}):
+                logs.request_line("POST", "/token", 400, 0.0)
     finally:
-        root.handlers[:] = saved
         request_log.filters.clear()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     for line in lines:
@@ -133,11 +145,6 @@ def test_a_failing_stream_is_reported_by_logging_not_raised(capsys):
 
     handler = logging.StreamHandler(Broken())
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    root.handlers[:] = [handler]
-    try:
+    with only_handler(handler):
         logs.request_line("GET", "/jwks", 200, 0.0, request_id="rid-4")  # does not raise
-    finally:
-        root.handlers[:] = saved
     assert "disk full" in capsys.readouterr().err  # logging.raiseExceptions: its own report
